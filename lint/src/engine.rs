@@ -1,0 +1,96 @@
+//! Runs the rules over one parsed file (or one function, for the proc-macro).
+
+use syn::{File, Item, ItemFn};
+
+use crate::facts::CrateFacts;
+use crate::finding::Finding;
+use crate::macro_bodies::MacroBodies;
+use crate::rules::{Rule, RULES};
+use crate::syntax::{functions, has_quorum_gated_delete, FnUnit};
+use crate::vocabulary::Vocabulary;
+
+/// What a check runs with.
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
+    pub vocabulary: &'a Vocabulary,
+    /// Facts about the whole crate (see [`CrateFacts::collect`]).
+    pub facts: &'a CrateFacts,
+    /// The rules to run; all of [`RULES`] by default.
+    pub rules: &'a [Rule],
+    /// Treat every function as a lifecycle function (the proc-macro does:
+    /// the user said so by annotating it).
+    pub all_functions_are_lifecycle: bool,
+}
+
+impl<'a> Options<'a> {
+    pub fn new(vocabulary: &'a Vocabulary, facts: &'a CrateFacts) -> Options<'a> {
+        Options {
+            vocabulary,
+            facts,
+            rules: RULES,
+            all_functions_are_lifecycle: false,
+        }
+    }
+}
+
+/// Everything a rule's `check` sees about the file under analysis.
+pub struct Context<'a> {
+    pub file: &'a File,
+    /// Parsed macro bodies; rules look inside macros through this.
+    pub bodies: &'a MacroBodies,
+    /// Every function with a body in the file, nested ones included.
+    pub functions: Vec<FnUnit<'a>>,
+    pub vocabulary: &'a Vocabulary,
+    pub facts: &'a CrateFacts,
+    all_functions_are_lifecycle: bool,
+}
+
+impl<'a> Context<'a> {
+    /// Whether `function` manages a lifecycle (deletes, reaps, expires ...):
+    /// by its name, by a delete-like call in its body, or because it carries
+    /// `#[quorum_gated_delete]`.
+    pub fn is_lifecycle(&self, function: &FnUnit<'a>) -> bool {
+        self.all_functions_are_lifecycle
+            || has_quorum_gated_delete(function.attrs)
+            || self.vocabulary.is_lifecycle(&function.name().to_string())
+            || crate::syntax::any_expr(function.body, self.bodies, |e| {
+                crate::syntax::callee_name(e).is_some_and(|name| self.vocabulary.is_delete(&name))
+            })
+    }
+}
+
+/// Runs the configured rules over one file. Findings come in rule order;
+/// front ends sort them by location.
+pub fn check_file(file: &File, options: &Options<'_>) -> Vec<Finding> {
+    let bodies = MacroBodies::parse(file);
+    let cx = Context {
+        file,
+        bodies: &bodies,
+        functions: functions(file),
+        vocabulary: options.vocabulary,
+        facts: options.facts,
+        all_functions_are_lifecycle: options.all_functions_are_lifecycle,
+    };
+    let mut findings = Vec::new();
+    for rule in options.rules {
+        (rule.check)(&cx, &mut findings);
+    }
+    findings
+}
+
+/// Runs the rules over a single function as a lifecycle function: what
+/// `#[quorum_gated_delete]` does at compile time.
+pub fn check_function(function: &ItemFn, options: &Options<'_>) -> Vec<Finding> {
+    let file = File {
+        shebang: None,
+        attrs: Vec::new(),
+        items: vec![Item::Fn(function.clone())],
+    };
+    check_file(
+        &file,
+        &Options {
+            all_functions_are_lifecycle: true,
+            ..*options
+        },
+    )
+}

@@ -1,0 +1,71 @@
+//! The rules: one module per rule, registered in [`RULES`].
+//!
+//! A rule module declares its [`RuleInfo`] with [`declare_rule!`] — whose doc
+//! comment (*What it flags / Why it is a bug / Example / Fix*) is exactly what
+//! `cargo lifecycle-lint --explain RULE` prints and what SARIF carries as help —
+//! and exports `fn check(&Context, &mut Vec<Finding>)`. Adding a rule is one
+//! new file plus one line in [`RULES`].
+
+use crate::engine::Context;
+use crate::finding::{Finding, Level};
+
+/// Declares a rule's metadata; the doc comment becomes its `--explain` text.
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $name:ident = $id:literal, $level:ident, $summary:literal $(,)?
+    ) => {
+        $(#[doc = $doc])*
+        pub static $name: $crate::rules::RuleInfo = $crate::rules::RuleInfo {
+            id: $id,
+            default_level: $crate::finding::Level::$level,
+            summary: $summary,
+            doc: concat!($($doc, "\n"),*),
+        };
+    };
+}
+
+/// Static description of a rule.
+#[derive(Debug)]
+pub struct RuleInfo {
+    /// The public, stable ID (`deferred_delete`).
+    pub id: &'static str,
+    pub default_level: Level,
+    /// One line for `--list-rules`.
+    pub summary: &'static str,
+    /// The doc comment as written (each line keeps rustdoc's leading space).
+    doc: &'static str,
+}
+
+impl RuleInfo {
+    /// The rule's documentation in Markdown: what `--explain` prints.
+    pub fn explanation(&self) -> String {
+        let mut text = String::with_capacity(self.doc.len());
+        for line in self.doc.lines() {
+            text.push_str(line.strip_prefix(' ').unwrap_or(line));
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// A registered rule: its description and its check.
+#[derive(Clone, Copy)]
+pub struct Rule {
+    pub info: &'static RuleInfo,
+    pub check: fn(&Context<'_>, &mut Vec<Finding>),
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Rule").field(&self.info.id).finish()
+    }
+}
+
+/// Every rule, in the order `--list-rules` shows them.
+pub static RULES: &[Rule] = &[];
+
+/// Looks a rule up by its ID.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.info.id == id)
+}

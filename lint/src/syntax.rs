@@ -1,0 +1,251 @@
+//! Small, rule-independent questions about `syn` trees.
+
+use std::borrow::Cow;
+
+use syn::visit::Visit;
+
+use crate::macro_bodies::{walk_macro, MacroBodies};
+use syn::{Attribute, Block, Expr, Ident, Macro, Path, Signature};
+
+/// `ConsumerAssignment` → `consumer_assignment`; `HTTPServer` → `http_server`.
+/// Already-snake identifiers are returned as they are, without allocating.
+pub fn snake_case(ident: &str) -> Cow<'_, str> {
+    let ident = ident.strip_prefix("r#").unwrap_or(ident);
+    if !ident.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Cow::Borrowed(ident);
+    }
+    let chars: Vec<char> = ident.chars().collect();
+    let mut out = String::with_capacity(ident.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1).copied();
+            let starts_word = match prev {
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
+                _ => false,
+            };
+            if starts_word && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The last segment of a path, as a string (`tokio::time::sleep` → `sleep`).
+pub fn last_segment(path: &Path) -> Option<String> {
+    path.segments.last().map(|s| s.ident.to_string())
+}
+
+/// Whether any segment of `path` is `word` (`crossbeam_channel::select` mentions `crossbeam_channel`).
+pub fn path_mentions(path: &Path, word: &str) -> bool {
+    path.segments.iter().any(|s| s.ident == word)
+}
+
+/// Whether the path's segments end with `suffix` (`["time", "sleep"]`).
+pub fn path_ends_with(path: &Path, suffix: &[&str]) -> bool {
+    let n = path.segments.len();
+    n >= suffix.len()
+        && path
+            .segments
+            .iter()
+            .skip(n - suffix.len())
+            .zip(suffix)
+            .all(|(s, w)| s.ident == w)
+}
+
+pub fn macro_name(mac: &Macro) -> String {
+    last_segment(&mac.path).unwrap_or_default()
+}
+
+/// The name a call is made by: `f(..)` and `a::b::f(..)` → `f`, `x.f(..)` → `f`.
+pub fn callee_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(p) => last_segment(&p.path),
+            _ => None,
+        },
+        Expr::MethodCall(call) => Some(call.method.to_string()),
+        _ => None,
+    }
+}
+
+/// Strips `.await`, `?`, parentheses, references and `.unwrap()`-like
+/// adapters, so `(x.delete().await?)` is seen as the call `x.delete()`.
+pub fn peel(mut expr: &Expr) -> &Expr {
+    loop {
+        expr = match expr {
+            Expr::Await(e) => &e.base,
+            Expr::Try(e) => &e.expr,
+            Expr::Paren(e) => &e.expr,
+            Expr::Reference(e) => &e.expr,
+            Expr::Group(e) => &e.expr,
+            Expr::MethodCall(m) if is_adapter(m) => &m.receiver,
+            _ => return expr,
+        };
+    }
+}
+
+fn is_adapter(call: &syn::ExprMethodCall) -> bool {
+    match call.method.to_string().as_str() {
+        "unwrap" | "ok" | "boxed" | "unwrap_or_default" => call.args.is_empty(),
+        "expect" => call.args.len() == 1,
+        _ => false,
+    }
+}
+
+/// Whether an attribute list carries `#[quorum_gated_delete]` (under any path).
+pub fn has_quorum_gated_delete(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "quorum_gated_delete")
+    })
+}
+
+/// One function with a body: a free function, a method, a trait default method.
+#[derive(Clone, Copy)]
+pub struct FnUnit<'a> {
+    pub attrs: &'a [Attribute],
+    pub sig: &'a Signature,
+    pub body: &'a Block,
+}
+
+impl<'a> FnUnit<'a> {
+    pub fn name(&self) -> &'a Ident {
+        &self.sig.ident
+    }
+}
+
+/// Every function with a body in `node`, nested ones included, each once.
+/// Rules that walk a function body should not descend into nested items:
+/// those are units of their own.
+pub fn functions<'a, N: crate::macro_bodies::VisitNode>(node: &'a N) -> Vec<FnUnit<'a>> {
+    #[derive(Default)]
+    struct Collect<'a> {
+        out: Vec<FnUnit<'a>>,
+    }
+    impl<'a> Visit<'a> for Collect<'a> {
+        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+            self.out.push(FnUnit {
+                attrs: &f.attrs,
+                sig: &f.sig,
+                body: &f.block,
+            });
+            syn::visit::visit_item_fn(self, f);
+        }
+        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+            self.out.push(FnUnit {
+                attrs: &f.attrs,
+                sig: &f.sig,
+                body: &f.block,
+            });
+            syn::visit::visit_impl_item_fn(self, f);
+        }
+        fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+            if let Some(body) = &f.default {
+                self.out.push(FnUnit {
+                    attrs: &f.attrs,
+                    sig: &f.sig,
+                    body,
+                });
+            }
+            syn::visit::visit_trait_item_fn(self, f);
+        }
+    }
+    let mut collect = Collect::default();
+    node.visit_with(&mut collect);
+    collect.out
+}
+
+/// Whether `node` contains an expression for which `pred` holds, looking
+/// inside macro bodies and closures but not into nested items.
+pub fn any_expr<'a, N: Walkable<'a> + ?Sized>(
+    node: &'a N,
+    bodies: &'a MacroBodies,
+    mut pred: impl FnMut(&'a Expr) -> bool,
+) -> bool {
+    struct Find<'p, 'a> {
+        pred: &'p mut dyn FnMut(&'a Expr) -> bool,
+        bodies: &'a MacroBodies,
+        found: bool,
+    }
+    impl<'a> Visit<'a> for Find<'_, 'a> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if self.found {
+                return;
+            }
+            if (self.pred)(e) {
+                self.found = true;
+                return;
+            }
+            syn::visit::visit_expr(self, e);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+        fn visit_macro(&mut self, mac: &'a Macro) {
+            walk_macro(self, self.bodies, mac);
+        }
+    }
+    let mut find = Find {
+        pred: &mut pred,
+        bodies,
+        found: false,
+    };
+    node.walk(&mut find);
+    find.found
+}
+
+/// Syntax nodes a search can start from.
+pub trait Walkable<'a> {
+    fn walk<V: Visit<'a>>(&'a self, visitor: &mut V);
+}
+
+impl<'a> Walkable<'a> for Block {
+    fn walk<V: Visit<'a>>(&'a self, visitor: &mut V) {
+        visitor.visit_block(self)
+    }
+}
+
+impl<'a> Walkable<'a> for Expr {
+    fn walk<V: Visit<'a>>(&'a self, visitor: &mut V) {
+        visitor.visit_expr(self)
+    }
+}
+
+impl<'a> Walkable<'a> for [syn::Stmt] {
+    fn walk<V: Visit<'a>>(&'a self, visitor: &mut V) {
+        self.iter().for_each(|s| visitor.visit_stmt(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_splits_words_and_acronyms() {
+        assert_eq!(snake_case("ConsumerAssignment"), "consumer_assignment");
+        assert_eq!(snake_case("HTTPServer"), "http_server");
+        assert_eq!(snake_case("delete_not_active"), "delete_not_active");
+        assert_eq!(snake_case("r#type"), "type");
+        assert_eq!(snake_case("deleteNotActive"), "delete_not_active");
+    }
+
+    #[test]
+    fn functions_finds_methods_trait_defaults_and_nested_fns() {
+        let file: syn::File = syn::parse_str(
+            "fn a() { fn b() {} } impl X { fn c(&self) {} } trait T { fn d(&self) {} fn e(&self); }",
+        )
+        .unwrap();
+        let names: Vec<String> = functions(&file)
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+    }
+}
