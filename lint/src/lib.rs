@@ -30,6 +30,9 @@ pub mod rules;
 pub mod syntax;
 pub mod vocabulary;
 
+#[cfg(feature = "cli")]
+pub mod cli;
+
 pub use engine::{check_file, check_function, Options};
 pub use facts::CrateFacts;
 pub use finding::{Finding, Label, Level};

@@ -1,0 +1,91 @@
+//! miette's graphical reports: snippet, labels, help, rule ID and level.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity, SourceSpan};
+
+use super::{printable, printable_source};
+use crate::cli::{Analysis, Region, Report};
+use crate::Level;
+
+/// Fixed so that output does not depend on the terminal it was captured from.
+const WIDTH: usize = 100;
+
+pub fn render(analysis: &Analysis, color: bool) -> String {
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(WIDTH).with_links(false);
+    let mut out = String::new();
+    for report in &analysis.findings {
+        let source = analysis.sources.get(&report.path).cloned().unwrap_or_else(|| Arc::from(""));
+        let diagnostic = HumanReport {
+            report,
+            source: NamedSource::new(printable(&report.path), Arc::from(printable_source(&source))),
+        };
+        if handler.render_report(&mut out, &diagnostic).is_err() {
+            out.push_str(&format!("{}: {}\n", report.path, report.message));
+        }
+        out.push('\n');
+    }
+    for p in &analysis.problems {
+        let at = p.position.map(|at| format!(":{}:{}", at.line, at.column)).unwrap_or_default();
+        out.push_str(&format!("error[{}]: {}{at}: {}\n\n", p.kind.as_str(), printable(&p.path), printable(&p.message)));
+    }
+    out
+}
+
+struct HumanReport<'a> {
+    report: &'a Report,
+    source: NamedSource<Arc<str>>,
+}
+
+fn span(region: &Region) -> SourceSpan {
+    SourceSpan::new(region.start.offset.into(), region.len())
+}
+
+impl fmt::Debug for HumanReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.report.message)
+    }
+}
+
+impl fmt::Display for HumanReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&printable(&self.report.message))
+    }
+}
+
+impl std::error::Error for HumanReport<'_> {}
+
+impl Diagnostic for HumanReport<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let word = if self.report.level == Level::Deny { "error" } else { "warning" };
+        Some(Box::new(format!("{word}[{}]", self.report.rule.id)))
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        Some(if self.report.level == Level::Deny { Severity::Error } else { Severity::Warning })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(format!(
+            "{}\n(`cargo lifecycle-lint --explain {}` tells more)",
+            printable(&self.report.help),
+            self.report.rule.id
+        )))
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let primary = LabeledSpan::new_primary_with_span(None, span(&self.report.region));
+        let others = self
+            .report
+            .labels
+            .iter()
+            .map(|(region, message)| LabeledSpan::new_with_span(Some(printable(message)), span(region)));
+        Some(Box::new(std::iter::once(primary).chain(others)))
+    }
+}

@@ -1,0 +1,80 @@
+//! Output formats. Each takes the whole [`Analysis`] (already sorted by path,
+//! line, column) and returns the text to print on stdout.
+
+mod github;
+mod human;
+mod json;
+mod sarif;
+mod short;
+
+use std::time::Duration;
+
+use super::{Analysis, Format};
+use crate::{Level, RULES};
+
+pub fn render(format: Format, analysis: &Analysis, color: bool) -> String {
+    match format {
+        Format::Human => human::render(analysis, color),
+        Format::Short => short::render(analysis),
+        Format::Json => json::render(analysis),
+        Format::Sarif => sarif::render(analysis),
+        Format::Github => github::render(analysis),
+    }
+}
+
+/// rustc's words for a level, used by the human, short and github formats.
+pub fn severity_word(level: Level) -> &'static str {
+    match level {
+        Level::Deny => "error",
+        Level::Warn => "warning",
+        Level::Allow => "note",
+    }
+}
+
+pub fn rule_list() -> String {
+    let width = RULES.iter().map(|r| r.info.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for rule in RULES {
+        out.push_str(&format!("{:width$}  {:5}  {}\n", rule.info.id, rule.info.default_level.as_str(), rule.info.summary));
+    }
+    out
+}
+
+/// The one-line summary printed on stderr.
+pub fn summary(analysis: &Analysis, elapsed: Duration) -> String {
+    let count = |level| analysis.findings.iter().filter(|f| f.level == level).count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut line = format!(
+        "lifecycle-lint: {} checked in {:.2}s: {}, {}",
+        plural(analysis.files_checked, "file"),
+        elapsed.as_secs_f64(),
+        plural(count(Level::Deny), "error"),
+        plural(count(Level::Warn), "warning"),
+    );
+    if !analysis.problems.is_empty() {
+        line.push_str(&format!(", {} could not be linted", plural(analysis.problems.len(), "file")));
+    }
+    line
+}
+
+/// Like [`printable`], but keeps every byte offset valid: for source text
+/// that labels point into. Each byte of a control character becomes `?`.
+pub fn printable_source(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Replaces control characters (ANSI escapes included) so that source text
+/// and file names cannot rewrite the terminal they are printed on.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\n' && c != '\t' { char::REPLACEMENT_CHARACTER } else { c })
+        .collect()
+}
