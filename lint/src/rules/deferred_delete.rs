@@ -32,7 +32,10 @@ declare_rule! {
     /// - a local value of a type whose `impl Drop` calls a delete-like method,
     ///   wherever in the crate that impl lives, built with `Type::new(..)` (or
     ///   any other associated constructor), a struct literal `Type { .. }`, or
-    ///   annotated `let g: Type = ..`.
+    ///   annotated `let g: Type = ..`, in a lifecycle function (its name is
+    ///   about delete/reap/expire/cleanup/.., it calls a delete itself, or it
+    ///   forwards a proposal). Elsewhere such a type is ordinary RAII, like a
+    ///   handle whose `Drop` calls `ffi_handle_destroy`.
     ///
     /// It is not flagged when the code after it can switch it off: the guard
     /// is disarmed (`ScopeGuard::into_inner(g)`, `mem::forget(g)`,
@@ -136,7 +139,19 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let proposal = first_proposal(cx, function.body);
-        out.extend(finder.found.into_iter().map(|d| d.report(proposal.clone())));
+        // A type that deletes on drop is ordinary RAII (FFI handles,
+        // registrations) wherever it is used; it only stands for the
+        // review's bug in code that manages a lifecycle. A guard's closure or
+        // a `defer!` body names its delete in the function itself, so for
+        // them this always holds.
+        let lifecycle_code = proposal.is_some() || cx.is_lifecycle(function);
+        out.extend(
+            finder
+                .found
+                .into_iter()
+                .filter(|d| lifecycle_code || !matches!(d.mechanism, Mechanism::DropValue { .. }))
+                .map(|d| d.report(proposal.clone())),
+        );
     }
 }
 
@@ -175,26 +190,24 @@ impl Deferral {
         let delete = &self.delete_name;
         let exits = self.exit_paths();
         let mut message = match &self.mechanism {
-            Mechanism::Guard { binding } => format!(
-                "scope guard `{binding}` calls `{delete}` when it goes out of scope, \
-                 so the delete runs on every exit path ({exits})"
-            ),
-            Mechanism::Defer { macro_name } => format!(
-                "`{macro_name}!` runs `{delete}` when the scope ends, \
-                 so the delete runs on every exit path ({exits})"
-            ),
+            Mechanism::Guard { binding } => {
+                format!("scope guard `{binding}` runs `{delete}` on every exit from its scope ({exits})")
+            }
+            Mechanism::Defer { macro_name } => {
+                format!("`{macro_name}!` runs `{delete}` on every exit from its scope ({exits})")
+            }
             Mechanism::DropValue { binding, type_name } => format!(
-                "`{binding}` is a `{type_name}`, whose `Drop` calls `{delete}`: \
-                 the delete runs when `{binding}` goes out of scope, on every exit path ({exits})"
+                "`{binding}` (`{type_name}`, whose `Drop` calls `{delete}`) deletes on every exit \
+                 from its scope ({exits})"
             ),
         };
         match &proposal {
             Some((name, _)) => message.push_str(&format!(
-                "; this function also forwards a proposal (`{name}`) to the consensus layer, \
-                 so the local delete runs even when the proposal fails or before the \
-                 metalayer reached quorum"
+                ", yet this function forwards a proposal (`{name}`) to the consensus layer: \
+                 the local delete runs even when the proposal fails or before the metalayer \
+                 reached quorum"
             )),
-            None => message.push_str(", not only on the path that means to delete"),
+            None => message.push_str(", including the paths that should not delete"),
         }
         let help = self.help(proposal.is_some());
         let mut finding = Finding::new(&INFO, self.span, message, help);
@@ -216,27 +229,32 @@ impl Deferral {
             exits.push_str(", panic");
         }
         if self.in_async {
-            exits.push_str(", the future dropped at an `.await`");
+            exits.push_str(", cancellation at an `.await`");
         }
         exits
     }
 
     fn help(&self, proposed: bool) -> String {
+        let delete = &self.delete_name;
         let (disarm, unwind_only) = match &self.mechanism {
             Mechanism::Guard { binding } => (
-                format!("the guard (`ScopeGuard::into_inner({binding})`)"),
+                format!(
+                    "disarm `{binding}` with `ScopeGuard::into_inner({binding})` on the paths \
+                     that must not delete"
+                ),
                 "`guard_on_unwind`".to_string(),
             ),
-            Mechanism::Defer { .. } => (
-                "it (a `defer!` cannot be disarmed: bind a `scopeguard::guard` instead and \
-                 `ScopeGuard::into_inner` it)"
-                    .to_string(),
+            Mechanism::Defer { macro_name } => (
+                format!(
+                    "replace the `{macro_name}!` (it cannot be disarmed) with a named \
+                     `scopeguard::guard` that the other paths disarm"
+                ),
                 "`defer_on_unwind!`".to_string(),
             ),
             Mechanism::DropValue { binding, .. } => (
                 format!(
-                    "`{binding}` (a `disarm()` method or an `armed` flag its `Drop` checks, \
-                     or `mem::forget({binding})`)"
+                    "disarm `{binding}` on the paths that must not delete (a `disarm()` method \
+                     or an `armed` flag its `Drop` checks, or `mem::forget({binding})`)"
                 ),
                 "a `std::thread::panicking()` check in its `Drop`".to_string(),
             ),
@@ -244,13 +262,12 @@ impl Deferral {
         if proposed {
             format!(
                 "delete only on the path where the metalayer confirmed the delete (or on the \
-                 consumer's quit signal), and disarm {disarm} on every other path"
+                 consumer's quit signal): call `{delete}` there, and {disarm}"
             )
         } else {
             format!(
-                "call `{}` explicitly on the paths that should delete and disarm {disarm} on \
-                 the others; for cleanup after a panic only, use {unwind_only}",
-                self.delete_name
+                "call `{delete}` explicitly on the paths that should delete, or {disarm}; \
+                 for cleanup after a panic only, use {unwind_only}"
             )
         }
     }
@@ -561,7 +578,11 @@ impl<'c, 'a> SiteFinder<'c, 'a> {
 impl<'a> Visit<'a> for SiteFinder<'_, 'a> {
     fn visit_expr(&mut self, e: &'a Expr) {
         if let Some(name) = callee_name(e).filter(|n| self.cx.vocabulary.is_delete(n)) {
-            let flags = self.conditions.iter().flat_map(|c| local_names(c)).collect();
+            let flags = self
+                .conditions
+                .iter()
+                .flat_map(|c| local_names(c))
+                .collect();
             self.sites.push(DeleteSite {
                 name,
                 span: e.span(),
@@ -702,7 +723,8 @@ impl<'a> Visit<'a> for LaterUseScan<'a, '_> {
                 if call.args.iter().any(|a| u.is_guard(a)) {
                     u.guard_moved = true;
                 }
-                if FLAG_WRITES.contains(&method.as_str()) || DISARM_METHODS.contains(&method.as_str())
+                if FLAG_WRITES.contains(&method.as_str())
+                    || DISARM_METHODS.contains(&method.as_str())
                 {
                     u.note_write(&call.receiver);
                 }
@@ -908,7 +930,8 @@ mod tests {
         }";
         assert_eq!(messages(partly).len(), 1);
         // Nobody clears it: the delete runs whenever the consumer is active.
-        let never = "fn f(c: &Consumer) { let _g = guard(c, |c| if c.is_active() { c.delete() }); go()?; }";
+        let never =
+            "fn f(c: &Consumer) { let _g = guard(c, |c| if c.is_active() { c.delete() }); go()?; }";
         assert_eq!(messages(never).len(), 1);
     }
 
