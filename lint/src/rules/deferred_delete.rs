@@ -342,7 +342,7 @@ impl<'c, 'a> Finder<'c, 'a> {
         let expr = peel(&init.expr);
         let deferral = if let Some((strategy, handler)) = scope_guard_call(expr) {
             let sites = delete_sites(self.cx, handler);
-            let deletes = self.first_unconditional_delete(&sites, rest)?;
+            let deletes = self.delete_left_armed(&sites, rest)?;
             Deferral {
                 span: expr.span(),
                 mechanism: Mechanism::Guard {
@@ -383,7 +383,7 @@ impl<'c, 'a> Finder<'c, 'a> {
             return None;
         };
         let sites = SiteFinder::collect(self.cx, |f| stmts.iter().for_each(|s| f.visit_stmt(s)));
-        let deletes = self.first_unconditional_delete(&sites, rest)?;
+        let deletes = self.delete_left_armed(&sites, rest)?;
         Some(Deferral {
             span: mac.span(),
             mechanism: Mechanism::Defer { macro_name: name },
@@ -396,7 +396,7 @@ impl<'c, 'a> Finder<'c, 'a> {
 
     /// The delete that will run on scope exit, unless every delete only runs
     /// while panicking or behind a flag that a later statement clears.
-    fn first_unconditional_delete<'s>(
+    fn delete_left_armed<'s>(
         &self,
         sites: &'s [DeleteSite<'a>],
         rest: &'a [Stmt],
