@@ -47,6 +47,7 @@ declare_rule! {
     /// `if std::thread::panicking()`), or only logs, unlocks or counts (the
     /// delete vocabulary decides: a `deletes_inflight` counter is not a
     /// delete). `let _ = guard(..)` runs the guard at once and defers nothing.
+    /// An explicit `drop(g)` is not a disarm: every exit before it still deletes.
     /// Test functions and `#[cfg(test)]` modules are skipped: cleaning up
     /// test fixtures on every exit is what a guard is for.
     ///
