@@ -1,0 +1,951 @@
+//! `deferred_delete`: a delete registered to run on scope exit.
+//!
+//! Three shapes register a delete for "whenever this scope ends": a
+//! `scopeguard::guard` (or `guard_on_success`) bound to a local, a `defer!`
+//! block, and a local whose type's `Drop` deletes (found crate-wide by
+//! [`CrateFacts`](crate::facts::CrateFacts)). Each is reported unless the code
+//! after it can switch it off (disarm, forget, an `armed` flag, handing the
+//! guard away) or it only runs while unwinding.
+
+use std::collections::HashSet;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+use syn::{Block, Expr, Ident, Local, Macro, Pat, Stmt, Type};
+
+use crate::engine::Context;
+use crate::facts::DeletingDrop;
+use crate::finding::Finding;
+use crate::macro_bodies::{walk_macro, MacroBody};
+use crate::syntax::{any_expr, callee_name, last_segment, macro_name, peel};
+
+declare_rule! {
+    /// ## What it flags
+    ///
+    /// A delete-like action registered to run when the scope ends, so that it
+    /// runs on *every* exit path: the Rust form of Go's `defer o.delete()`.
+    ///
+    /// - `scopeguard::guard(x, |x| x.delete())` or `guard_on_success(..)`
+    ///   bound to a local (`let _g = ..`);
+    /// - `defer! { c.delete() }` (and `defer_on_success!`);
+    /// - a local value of a type whose `impl Drop` calls a delete-like method,
+    ///   wherever in the crate that impl lives, built with `Type::new(..)` (or
+    ///   any other associated constructor), a struct literal `Type { .. }`, or
+    ///   annotated `let g: Type = ..`, in a lifecycle function (its name is
+    ///   about delete/reap/expire/cleanup/.., it calls a delete itself, or it
+    ///   forwards a proposal). Elsewhere such a type is ordinary RAII, like a
+    ///   handle whose `Drop` calls `ffi_handle_destroy`.
+    ///
+    /// It is not flagged when the code after it can switch it off: the guard
+    /// is disarmed (`ScopeGuard::into_inner(g)`, `mem::forget(g)`,
+    /// `g.disarm()`, `g.cancel()`, `g.defuse()`, `g.dismiss()`,
+    /// `g.armed = false`), the delete is behind a flag that is cleared later
+    /// (`if armed.get() { .. }` and `armed.set(false)`), or the guard is
+    /// handed away (returned, stored, passed by value). Nor when it runs only
+    /// while unwinding (`guard_on_unwind`, `defer_on_unwind!`, a delete under
+    /// `if std::thread::panicking()`), or only logs, unlocks or counts (the
+    /// delete vocabulary decides: a `deletes_inflight` counter is not a
+    /// delete). `let _ = guard(..)` runs the guard at once and defers nothing.
+    /// An explicit `drop(g)` is not a disarm: every exit before it still deletes.
+    /// Test functions and `#[cfg(test)]` modules are skipped: cleaning up
+    /// test fixtures on every exit is what a guard is for.
+    ///
+    /// When the same function also forwards a proposal to a consensus layer,
+    /// the message says so and points at the proposal.
+    ///
+    /// ## Why it is a bug
+    ///
+    /// The delete runs on every early return, every `?`, every panic and, in
+    /// async code, whenever the future is dropped at an `.await`, including
+    /// the paths that decided *not* to delete. In a replicated system that is
+    /// the premature delete of nats-server PR 7792: the leader forwards a
+    /// delete proposal to the metalayer and returns, the deferred delete
+    /// removes the consumer locally at once, and if the proposal fails or has
+    /// not reached quorum, the cluster still believes in a consumer this node
+    /// has already dropped.
+    ///
+    /// ## Example
+    ///
+    /// ```rust,ignore
+    /// async fn delete_not_active(&self, consumer: Arc<Consumer>) -> Result<(), Error> {
+    ///     let _cleanup = scopeguard::guard(consumer.clone(), |c| c.delete());
+    ///     let meta = self.metalayer().ok_or(Error::NoMetalayer)?; // deletes
+    ///     meta.forward_proposal(consumer.delete_proposal()).await?; // deletes, even on failure
+    ///     Ok(()) // deletes before the metalayer reached quorum
+    /// }
+    /// ```
+    ///
+    /// ## Fix
+    ///
+    /// Delete only on the path where the metalayer confirmed the delete (or
+    /// on the consumer's quit signal), and disarm the guard on the others,
+    /// or drop the guard and call the delete where it belongs.
+    ///
+    /// ```rust,ignore
+    /// async fn delete_not_active(&self, consumer: Arc<Consumer>) -> Result<(), Error> {
+    ///     let Some(meta) = self.metalayer() else {
+    ///         warn!(consumer = %consumer.name(), "no metalayer; inactive consumer kept");
+    ///         return Err(Error::NoMetalayer);
+    ///     };
+    ///     meta.forward_proposal(consumer.delete_proposal()).await?;
+    ///     consumer.quit_signal().await; // stopped once the metalayer applied the delete
+    ///     Ok(())
+    /// }
+    /// ```
+    INFO = "deferred_delete", Deny, "a delete registered to run on scope exit runs on every exit path"
+}
+
+/// Methods that switch a guard off (or consume it without running it).
+const DISARM_METHODS: &[&str] = &[
+    "disarm",
+    "cancel",
+    "defuse",
+    "dismiss",
+    "forget",
+    "into_inner",
+    "commit",
+    "keep",
+    "persist",
+    "leak",
+];
+
+/// Methods that write a flag (`Cell`, atomics, `Option`, tokens).
+const FLAG_WRITES: &[&str] = &[
+    "set",
+    "store",
+    "swap",
+    "replace",
+    "take",
+    "compare_exchange",
+    "fetch_and",
+    "fetch_or",
+];
+
+pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let in_test_modules = bodies_in_test_modules(cx.file);
+    for function in &cx.functions {
+        if is_test_function(function.attrs)
+            || in_test_modules.contains(&(function.body as *const Block))
+        {
+            continue;
+        }
+        let mut finder = Finder {
+            cx,
+            async_scopes: vec![function.sig.asyncness.is_some()],
+            found: Vec::new(),
+        };
+        finder.visit_block(function.body);
+        if finder.found.is_empty() {
+            continue;
+        }
+        let proposal = first_proposal(cx, function.body);
+        // A type that deletes on drop is ordinary RAII (FFI handles,
+        // registrations) wherever it is used; it only stands for the
+        // review's bug in code that manages a lifecycle. A guard's closure or
+        // a `defer!` body names its delete in the function itself, so for
+        // them this always holds.
+        let lifecycle_code = proposal.is_some() || cx.is_lifecycle(function);
+        out.extend(
+            finder
+                .found
+                .into_iter()
+                .filter(|d| lifecycle_code || !matches!(d.mechanism, Mechanism::DropValue { .. }))
+                .map(|d| d.report(proposal.clone())),
+        );
+    }
+}
+
+/// When the deferred code runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    Always,
+    OnSuccess,
+}
+
+/// How the delete was deferred.
+enum Mechanism {
+    /// `let g = guard(..)` / `guard_on_success(..)`.
+    Guard { binding: String },
+    /// `defer! { .. }` / `defer_on_success! { .. }`.
+    Defer { macro_name: String },
+    /// `let g = Type::new(..)` where `Type`'s `Drop` deletes.
+    DropValue { binding: String, type_name: String },
+}
+
+struct Deferral {
+    span: Span,
+    mechanism: Mechanism,
+    strategy: Strategy,
+    delete_name: String,
+    /// The delete call, when we can see it (not for a `Drop` in another file).
+    delete_span: Option<Span>,
+    in_async: bool,
+}
+
+/// A call to the consensus layer in the same function: (call name, span).
+type Proposal = (String, Span);
+
+impl Deferral {
+    fn report(self, proposal: Option<Proposal>) -> Finding {
+        let delete = &self.delete_name;
+        let exits = self.exit_paths();
+        let mut message = match &self.mechanism {
+            Mechanism::Guard { binding } => {
+                format!("scope guard `{binding}` runs `{delete}` on every exit from its scope ({exits})")
+            }
+            Mechanism::Defer { macro_name } => {
+                format!("`{macro_name}!` runs `{delete}` on every exit from its scope ({exits})")
+            }
+            Mechanism::DropValue { binding, type_name } => format!(
+                "`{binding}` (`{type_name}`, whose `Drop` calls `{delete}`) deletes on every exit \
+                 from its scope ({exits})"
+            ),
+        };
+        match &proposal {
+            Some((name, _)) => message.push_str(&format!(
+                ", yet this function forwards a proposal (`{name}`) to the consensus layer: \
+                 the local delete runs even when the proposal fails or before the metalayer \
+                 reached quorum"
+            )),
+            None => message.push_str(", including the paths that should not delete"),
+        }
+        let help = self.help(proposal.is_some());
+        let mut finding = Finding::new(&INFO, self.span, message, help);
+        if let Some(span) = self.delete_span {
+            finding = finding.with_label(span, "deleted here on every exit from the scope");
+        }
+        if let Some((_, span)) = proposal {
+            finding = finding.with_label(
+                span,
+                "proposal forwarded here; the deferred delete does not wait for its outcome",
+            );
+        }
+        finding
+    }
+
+    fn exit_paths(&self) -> String {
+        let mut exits = String::from("early return, `?`");
+        if self.strategy == Strategy::Always {
+            exits.push_str(", panic");
+        }
+        if self.in_async {
+            exits.push_str(", cancellation at an `.await`");
+        }
+        exits
+    }
+
+    fn help(&self, proposed: bool) -> String {
+        let delete = &self.delete_name;
+        let (disarm, unwind_only) = match &self.mechanism {
+            Mechanism::Guard { binding } => (
+                format!(
+                    "disarm `{binding}` with `ScopeGuard::into_inner({binding})` on the paths \
+                     that must not delete"
+                ),
+                "`guard_on_unwind`".to_string(),
+            ),
+            Mechanism::Defer { macro_name } => (
+                format!(
+                    "replace the `{macro_name}!` (it cannot be disarmed) with a named \
+                     `scopeguard::guard` that the other paths disarm"
+                ),
+                "`defer_on_unwind!`".to_string(),
+            ),
+            Mechanism::DropValue { binding, .. } => (
+                format!(
+                    "disarm `{binding}` on the paths that must not delete (a `disarm()` method \
+                     or an `armed` flag its `Drop` checks, or `mem::forget({binding})`)"
+                ),
+                "a `std::thread::panicking()` check in its `Drop`".to_string(),
+            ),
+        };
+        if proposed {
+            format!(
+                "delete only on the path where the metalayer confirmed the delete (or on the \
+                 consumer's quit signal): call `{delete}` there, and {disarm}"
+            )
+        } else {
+            format!(
+                "call `{delete}` explicitly on the paths that should delete, or {disarm}; \
+                 for cleanup after a panic only, use {unwind_only}"
+            )
+        }
+    }
+}
+
+/// Walks one function body (closures, async blocks and macro bodies
+/// included, nested items excluded) and collects its deferrals.
+struct Finder<'c, 'a> {
+    cx: &'c Context<'a>,
+    /// Whether each enclosing scope is async (the function, async blocks, closures).
+    async_scopes: Vec<bool>,
+    found: Vec<Deferral>,
+}
+
+impl<'a> Visit<'a> for Finder<'_, 'a> {
+    fn visit_block(&mut self, block: &'a Block) {
+        self.scan(&block.stmts);
+        visit::visit_block(self, block);
+    }
+
+    fn visit_macro(&mut self, mac: &'a Macro) {
+        if let Some(MacroBody::Stmts(stmts)) = self.cx.bodies.get(mac) {
+            self.scan(stmts);
+        }
+        walk_macro(self, self.cx.bodies, mac);
+    }
+
+    fn visit_expr_async(&mut self, e: &'a syn::ExprAsync) {
+        self.async_scopes.push(true);
+        visit::visit_expr_async(self, e);
+        self.async_scopes.pop();
+    }
+
+    fn visit_expr_closure(&mut self, e: &'a syn::ExprClosure) {
+        self.async_scopes.push(e.asyncness.is_some());
+        visit::visit_expr_closure(self, e);
+        self.async_scopes.pop();
+    }
+
+    fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+impl<'c, 'a> Finder<'c, 'a> {
+    /// Looks at each statement of a block with the statements that follow it.
+    fn scan(&mut self, stmts: &'a [Stmt]) {
+        for (i, stmt) in stmts.iter().enumerate() {
+            let rest = &stmts[i + 1..];
+            // Last in its block, it runs right away: nothing is deferred past anything.
+            if rest.is_empty() {
+                continue;
+            }
+            let deferral = match stmt {
+                Stmt::Local(local) => self.local_deferral(local, rest),
+                Stmt::Macro(m) => self.defer_macro(&m.mac, rest),
+                Stmt::Expr(Expr::Macro(m), _) => self.defer_macro(&m.mac, rest),
+                _ => None,
+            };
+            self.found.extend(deferral);
+        }
+    }
+
+    fn in_async(&self) -> bool {
+        self.async_scopes.last().copied().unwrap_or(false)
+    }
+
+    /// `let g = guard(..)` or `let g = DeletingType::new(..)`.
+    fn local_deferral(&self, local: &'a Local, rest: &'a [Stmt]) -> Option<Deferral> {
+        let init = local.init.as_ref().filter(|init| init.diverge.is_none())?;
+        // `let _ = ..` drops the value at once; patterns other than a plain
+        // name are not how guards are held.
+        let (binding, annotated) = binding(&local.pat)?;
+        let expr = peel(&init.expr);
+        let deferral = if let Some((strategy, handler)) = scope_guard_call(expr) {
+            let sites = delete_sites(self.cx, handler);
+            let deletes = self.delete_left_armed(&sites, rest)?;
+            Deferral {
+                span: expr.span(),
+                mechanism: Mechanism::Guard {
+                    binding: binding.to_string(),
+                },
+                strategy,
+                delete_name: deletes.name.clone(),
+                delete_span: Some(deletes.span),
+                in_async: self.in_async(),
+            }
+        } else {
+            let (type_name, drop) = self.deleting_drop_type(expr, annotated)?;
+            Deferral {
+                span: expr.span(),
+                mechanism: Mechanism::DropValue {
+                    binding: binding.to_string(),
+                    type_name,
+                },
+                strategy: Strategy::Always,
+                delete_name: drop.delete_call.clone(),
+                delete_span: None,
+                in_async: self.in_async(),
+            }
+        };
+        let later = LaterUse::scan(self.cx, rest, Some(binding), &[]);
+        (!later.guard_disarmed && !later.guard_moved).then_some(deferral)
+    }
+
+    /// `defer! { .. }` whose body deletes.
+    fn defer_macro(&self, mac: &'a Macro, rest: &'a [Stmt]) -> Option<Deferral> {
+        let name = macro_name(mac);
+        let strategy = match name.as_str() {
+            "defer" => Strategy::Always,
+            "defer_on_success" => Strategy::OnSuccess,
+            _ => return None, // `defer_on_unwind!` and everything else
+        };
+        let Some(MacroBody::Stmts(stmts)) = self.cx.bodies.get(mac) else {
+            return None;
+        };
+        let sites = SiteFinder::collect(self.cx, |f| stmts.iter().for_each(|s| f.visit_stmt(s)));
+        let deletes = self.delete_left_armed(&sites, rest)?;
+        Some(Deferral {
+            span: mac.span(),
+            mechanism: Mechanism::Defer { macro_name: name },
+            strategy,
+            delete_name: deletes.name.clone(),
+            delete_span: Some(deletes.span),
+            in_async: self.in_async(),
+        })
+    }
+
+    /// The delete that will run on scope exit, unless every delete only runs
+    /// while panicking or behind a flag that a later statement clears.
+    fn delete_left_armed<'s>(
+        &self,
+        sites: &'s [DeleteSite<'a>],
+        rest: &'a [Stmt],
+    ) -> Option<&'s DeleteSite<'a>> {
+        if sites.is_empty() || sites.iter().all(DeleteSite::only_while_panicking) {
+            return None;
+        }
+        let flags: Vec<String> = sites.iter().flat_map(|s| s.flags.iter().cloned()).collect();
+        if !flags.is_empty() {
+            let later = LaterUse::scan(self.cx, rest, None, &flags);
+            if sites
+                .iter()
+                .all(|s| s.flags.iter().any(|f| later.flags_written.contains(f)))
+            {
+                return None;
+            }
+        }
+        sites.first()
+    }
+
+    /// The type of a local whose `Drop` deletes, by constructor, struct
+    /// literal or annotation.
+    fn deleting_drop_type(
+        &self,
+        expr: &Expr,
+        annotated: Option<&Type>,
+    ) -> Option<(String, &'c DeletingDrop)> {
+        let named_type = annotated
+            .and_then(|ty| match ty {
+                Type::Path(p) => last_segment(&p.path),
+                _ => None,
+            })
+            .or_else(|| constructed_type(expr))?;
+        let drop = self.cx.facts.deleting_drop(&named_type)?;
+        Some((named_type, drop))
+    }
+}
+
+/// `let name = ..` or `let name: Type = ..` (with `mut`, without `ref`).
+fn binding(pat: &Pat) -> Option<(&Ident, Option<&Type>)> {
+    match pat {
+        Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => Some((&p.ident, None)),
+        Pat::Type(t) => {
+            let (ident, _) = binding(&t.pat)?;
+            Some((ident, Some(&t.ty)))
+        }
+        _ => None,
+    }
+}
+
+/// `guard(value, handler)` or `guard_on_success(value, handler)`: the
+/// strategy and the handler. `guard_on_unwind` only runs while panicking.
+fn scope_guard_call(expr: &Expr) -> Option<(Strategy, &Expr)> {
+    let Expr::Call(call) = expr else { return None };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let strategy = match last_segment(&func.path)?.as_str() {
+        "guard" => Strategy::Always,
+        "guard_on_success" => Strategy::OnSuccess,
+        _ => return None,
+    };
+    match call.args.len() {
+        2 => Some((strategy, &call.args[1])),
+        _ => None,
+    }
+}
+
+/// The type a constructor expression builds: `Type::new(..)`,
+/// `path::Type::open(..)`, `Type { .. }`, `Type(..)`. Not `Self`, whose
+/// constructors live in the type's own impl.
+fn constructed_type(expr: &Expr) -> Option<String> {
+    let name = match expr {
+        Expr::Call(call) => {
+            let Expr::Path(func) = &*call.func else {
+                return None;
+            };
+            let segments = &func.path.segments;
+            match segments.len() {
+                0 => return None,
+                1 => {
+                    let name = segments[0].ident.to_string();
+                    // A tuple-struct constructor, not a function call.
+                    name.starts_with(|c: char| c.is_ascii_uppercase())
+                        .then_some(name)?
+                }
+                n => segments[n - 2].ident.to_string(),
+            }
+        }
+        Expr::Struct(s) => last_segment(&s.path)?,
+        _ => return None,
+    };
+    (name != "Self").then_some(name)
+}
+
+/// A delete-like call inside deferred code, with the conditions it runs under.
+struct DeleteSite<'a> {
+    name: String,
+    span: Span,
+    /// The enclosing `if`/`match` conditions, for the unwind-only check.
+    conditions: Vec<&'a Expr>,
+    /// Local names those conditions read: a flag the function may clear later.
+    flags: Vec<String>,
+}
+
+impl DeleteSite<'_> {
+    /// `if std::thread::panicking() { c.delete() }`: the manual `guard_on_unwind`.
+    fn only_while_panicking(&self) -> bool {
+        self.conditions.iter().any(|c| {
+            matches!(peel(c), Expr::Call(call)
+                if matches!(&*call.func, Expr::Path(p) if last_segment(&p.path).as_deref() == Some("panicking")))
+        })
+    }
+}
+
+/// The delete sites of a guard's handler: a closure body or a function path
+/// (`guard(c, Consumer::delete)`).
+fn delete_sites<'a>(cx: &Context<'a>, handler: &'a Expr) -> Vec<DeleteSite<'a>> {
+    match handler {
+        Expr::Closure(closure) => {
+            let params: HashSet<String> = closure.inputs.iter().flat_map(pat_names).collect();
+            let mut sites = SiteFinder::collect(cx, |f| f.visit_expr(&closure.body));
+            for site in &mut sites {
+                site.flags.retain(|f| !params.contains(f));
+            }
+            sites
+        }
+        Expr::Path(p) => match last_segment(&p.path) {
+            Some(name) if cx.vocabulary.is_delete(&name) => vec![DeleteSite {
+                name,
+                span: handler.span(),
+                conditions: Vec::new(),
+                flags: Vec::new(),
+            }],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn pat_names(pat: &Pat) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl Visit<'_> for Names {
+        fn visit_pat_ident(&mut self, p: &syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut names = Names(Vec::new());
+    names.visit_pat(pat);
+    names.0
+}
+
+/// Finds delete-like calls in deferred code and the conditions around them.
+struct SiteFinder<'c, 'a> {
+    cx: &'c Context<'a>,
+    conditions: Vec<&'a Expr>,
+    sites: Vec<DeleteSite<'a>>,
+}
+
+impl<'c, 'a> SiteFinder<'c, 'a> {
+    fn collect(cx: &'c Context<'a>, walk: impl FnOnce(&mut Self)) -> Vec<DeleteSite<'a>> {
+        let mut finder = SiteFinder {
+            cx,
+            conditions: Vec::new(),
+            sites: Vec::new(),
+        };
+        walk(&mut finder);
+        finder.sites
+    }
+
+    fn under(&mut self, condition: &'a Expr, walk: impl FnOnce(&mut Self)) {
+        self.conditions.push(condition);
+        walk(self);
+        self.conditions.pop();
+    }
+}
+
+impl<'a> Visit<'a> for SiteFinder<'_, 'a> {
+    fn visit_expr(&mut self, e: &'a Expr) {
+        if let Some(name) = callee_name(e).filter(|n| self.cx.vocabulary.is_delete(n)) {
+            let flags = self
+                .conditions
+                .iter()
+                .flat_map(|c| local_names(c))
+                .collect();
+            self.sites.push(DeleteSite {
+                name,
+                span: e.span(),
+                conditions: self.conditions.clone(),
+                flags,
+            });
+        }
+        visit::visit_expr(self, e);
+    }
+
+    fn visit_expr_if(&mut self, e: &'a syn::ExprIf) {
+        self.visit_expr(&e.cond);
+        self.under(&e.cond, |f| {
+            f.visit_block(&e.then_branch);
+            if let Some((_, otherwise)) = &e.else_branch {
+                f.visit_expr(otherwise);
+            }
+        });
+    }
+
+    fn visit_expr_match(&mut self, e: &'a syn::ExprMatch) {
+        self.visit_expr(&e.expr);
+        self.under(&e.expr, |f| {
+            for arm in &e.arms {
+                match &arm.guard {
+                    Some((_, guard)) => f.under(guard, |f| f.visit_expr(&arm.body)),
+                    None => f.visit_expr(&arm.body),
+                }
+            }
+        });
+    }
+
+    fn visit_macro(&mut self, mac: &'a Macro) {
+        walk_macro(self, self.cx.bodies, mac);
+    }
+
+    fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+/// Single-segment names an expression reads (`armed`, `self`, `done`).
+fn local_names(expr: &Expr) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl Visit<'_> for Names {
+        fn visit_expr_path(&mut self, p: &syn::ExprPath) {
+            if let Some(ident) = p.path.get_ident() {
+                self.0.push(ident.to_string());
+            }
+        }
+    }
+    let mut names = Names(Vec::new());
+    names.visit_expr(expr);
+    names.0
+}
+
+/// What the statements after a deferral do with its guard and flags.
+struct LaterUse<'n> {
+    guard: Option<&'n Ident>,
+    flags: &'n [String],
+    guard_disarmed: bool,
+    /// Returned, stored, passed by value or moved into a `move` closure:
+    /// no longer a local deferral.
+    guard_moved: bool,
+    flags_written: HashSet<String>,
+}
+
+impl<'n> LaterUse<'n> {
+    fn scan<'a>(
+        cx: &Context<'a>,
+        rest: &'a [Stmt],
+        guard: Option<&'n Ident>,
+        flags: &'n [String],
+    ) -> LaterUse<'n> {
+        let mut scan = LaterUseScan {
+            bodies: cx.bodies,
+            use_: LaterUse {
+                guard,
+                flags,
+                guard_disarmed: false,
+                guard_moved: false,
+                flags_written: HashSet::new(),
+            },
+        };
+        rest.iter().for_each(|s| scan.visit_stmt(s));
+        // The block's tail expression hands the guard to the caller.
+        if let Some(Stmt::Expr(tail, None)) = rest.last() {
+            scan.use_.guard_moved |= scan.use_.is_guard(tail);
+        }
+        scan.use_
+    }
+
+    fn is_guard(&self, expr: &Expr) -> bool {
+        self.guard.is_some_and(|g| is_name(expr, g))
+    }
+
+    fn note_write(&mut self, target: &Expr) {
+        if let Some(root) = root_name(target) {
+            if self.flags.iter().any(|f| root == f) {
+                self.flags_written.insert(root.to_string());
+            }
+        }
+    }
+}
+
+struct LaterUseScan<'a, 'n> {
+    bodies: &'a crate::macro_bodies::MacroBodies,
+    use_: LaterUse<'n>,
+}
+
+impl<'a> Visit<'a> for LaterUseScan<'a, '_> {
+    fn visit_expr(&mut self, e: &'a Expr) {
+        let u = &mut self.use_;
+        match e {
+            Expr::Call(call) => {
+                let func = match &*call.func {
+                    Expr::Path(p) => last_segment(&p.path),
+                    _ => None,
+                };
+                if call.args.iter().any(|a| u.is_guard(a)) {
+                    match func.as_deref() {
+                        // `ScopeGuard::into_inner(g)`, `mem::forget(g)`.
+                        Some("into_inner" | "forget" | "leak") => u.guard_disarmed = true,
+                        // `drop(g)` runs the delete now, on this path only:
+                        // the paths that leave earlier still delete.
+                        Some("drop") => {}
+                        _ => u.guard_moved = true,
+                    }
+                }
+            }
+            Expr::MethodCall(call) => {
+                let method = call.method.to_string();
+                if u.is_guard(&call.receiver) && DISARM_METHODS.contains(&method.as_str()) {
+                    u.guard_disarmed = true;
+                }
+                // `g.consumer.take()`: the value the `Drop` would delete is gone.
+                if method == "take" && field_of_guard(u, &call.receiver) {
+                    u.guard_disarmed = true;
+                }
+                if call.args.iter().any(|a| u.is_guard(a)) {
+                    u.guard_moved = true;
+                }
+                if FLAG_WRITES.contains(&method.as_str())
+                    || DISARM_METHODS.contains(&method.as_str())
+                {
+                    u.note_write(&call.receiver);
+                }
+            }
+            Expr::Assign(assign) => {
+                // `g.armed = false`, `*g = false`, `g.consumer = None`.
+                let on_guard = field_of_guard(u, &assign.left)
+                    || matches!(&*assign.left, Expr::Unary(d) if u.is_guard(&d.expr));
+                if on_guard && is_off_value(&assign.right) {
+                    u.guard_disarmed = true;
+                }
+                if u.is_guard(&assign.right) {
+                    u.guard_moved = true;
+                }
+                u.note_write(&assign.left);
+            }
+            Expr::Return(ret) => {
+                u.guard_moved |= ret.expr.as_deref().is_some_and(|r| u.is_guard(r));
+            }
+            Expr::Struct(s) => {
+                u.guard_moved |= s.fields.iter().any(|f| u.is_guard(&f.expr));
+            }
+            Expr::Tuple(t) => u.guard_moved |= t.elems.iter().any(|x| u.is_guard(x)),
+            Expr::Array(a) => u.guard_moved |= a.elems.iter().any(|x| u.is_guard(x)),
+            Expr::Closure(c) if c.capture.is_some() => {
+                u.guard_moved |= mentions_guard(u, &c.body, self.bodies);
+            }
+            Expr::Async(a) if a.capture.is_some() => {
+                u.guard_moved |= u
+                    .guard
+                    .is_some_and(|g| any_expr(&a.block, self.bodies, |x| is_name(x, g)));
+            }
+            _ => {}
+        }
+        visit::visit_expr(self, e);
+    }
+
+    fn visit_macro(&mut self, mac: &'a Macro) {
+        walk_macro(self, self.bodies, mac);
+    }
+
+    fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+fn mentions_guard<'a>(
+    u: &LaterUse<'_>,
+    expr: &'a Expr,
+    bodies: &'a crate::macro_bodies::MacroBodies,
+) -> bool {
+    u.guard
+        .is_some_and(|g| any_expr(expr, bodies, |x| is_name(x, g)))
+}
+
+/// `g.field` (any depth of fields) for the guard `g`.
+fn field_of_guard(u: &LaterUse<'_>, expr: &Expr) -> bool {
+    match expr {
+        Expr::Field(f) => u.is_guard(&f.base) || field_of_guard(u, &f.base),
+        _ => false,
+    }
+}
+
+/// `false`, `true` or `None`: the values a flag or an `Option` slot is switched with.
+fn is_off_value(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Bool(_)),
+        Expr::Path(p) => p.path.is_ident("None"),
+        _ => false,
+    }
+}
+
+/// The local a place expression writes into: `armed`, `*armed`, `state.armed`.
+fn root_name(expr: &Expr) -> Option<&Ident> {
+    match expr {
+        Expr::Path(p) => p.path.get_ident(),
+        Expr::Field(f) => root_name(&f.base),
+        Expr::Unary(u) => root_name(&u.expr),
+        Expr::Paren(p) => root_name(&p.expr),
+        Expr::Reference(r) => root_name(&r.expr),
+        _ => None,
+    }
+}
+
+fn is_name(expr: &Expr, name: &Ident) -> bool {
+    match expr {
+        Expr::Path(p) => p.qself.is_none() && p.path.is_ident(name),
+        Expr::Paren(p) => is_name(&p.expr, name),
+        _ => false,
+    }
+}
+
+/// The first call in `body` that forwards a proposal to the consensus layer.
+fn first_proposal<'a>(cx: &Context<'a>, body: &'a Block) -> Option<Proposal> {
+    let mut proposal = None;
+    any_expr(body, cx.bodies, |e| match callee_name(e) {
+        Some(name) if cx.vocabulary.is_propose(&name) => {
+            proposal = Some((name, e.span()));
+            true
+        }
+        _ => false,
+    });
+    proposal
+}
+
+/// `#[test]`, `#[tokio::test]`, `#[rstest]`, `#[test_case(..)]`.
+fn is_test_function(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        matches!(
+            last_segment(a.path()).as_deref(),
+            Some("test" | "rstest" | "test_case")
+        )
+    })
+}
+
+/// Bodies of the functions inside `#[cfg(test)]` modules, by address.
+fn bodies_in_test_modules(file: &syn::File) -> HashSet<*const Block> {
+    #[derive(Default)]
+    struct Collect {
+        depth: usize,
+        bodies: HashSet<*const Block>,
+    }
+    impl Collect {
+        fn note(&mut self, body: &Block) {
+            if self.depth > 0 {
+                self.bodies.insert(body as *const Block);
+            }
+        }
+    }
+    impl<'a> Visit<'a> for Collect {
+        fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
+            let test = m.attrs.iter().any(is_cfg_test);
+            self.depth += usize::from(test);
+            visit::visit_item_mod(self, m);
+            self.depth -= usize::from(test);
+        }
+        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+            self.note(&f.block);
+            visit::visit_item_fn(self, f);
+        }
+        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+            self.note(&f.block);
+            visit::visit_impl_item_fn(self, f);
+        }
+        fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+            if let Some(body) = &f.default {
+                self.note(body);
+            }
+            visit::visit_trait_item_fn(self, f);
+        }
+    }
+    let mut collect = Collect::default();
+    collect.visit_file(file);
+    collect.bodies
+}
+
+/// `#[cfg(test)]`, `#[cfg(all(test, ..))]`.
+fn is_cfg_test(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("cfg")
+        && attr.meta.require_list().is_ok_and(|list| {
+            list.tokens
+                .to_string()
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|word| word == "test")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{check_file, CrateFacts, Options, Vocabulary};
+
+    fn messages(src: &str) -> Vec<String> {
+        let file: syn::File = syn::parse_str(src).unwrap();
+        let vocabulary = Vocabulary::default();
+        let facts = CrateFacts::collect([&file], &vocabulary);
+        check_file(&file, &Options::new(&vocabulary, &facts))
+            .into_iter()
+            .filter(|f| f.rule.id == "deferred_delete")
+            .map(|f| f.message)
+            .collect()
+    }
+
+    #[test]
+    fn let_underscore_runs_at_once_but_an_underscore_name_defers() {
+        let now = "fn f(c: Consumer) { let _ = guard(c, |c| c.delete()); step()?; }";
+        assert!(messages(now).is_empty());
+        let later = "fn f(c: Consumer) { let _g = guard(c, |c| c.delete()); step()?; }";
+        assert_eq!(messages(later).len(), 1);
+    }
+
+    #[test]
+    fn a_flag_cleared_later_disarms_only_if_every_delete_reads_it() {
+        let gated = "fn f(c: &Consumer) {
+            let armed = Cell::new(true);
+            defer! { if armed.get() { c.delete(); } }
+            propose(c)?;
+            armed.set(false);
+        }";
+        assert!(messages(gated).is_empty());
+        let partly = "fn f(c: &Consumer) {
+            let armed = Cell::new(true);
+            defer! { if armed.get() { c.delete(); } c.purge_backlog(); }
+            propose(c)?;
+            armed.set(false);
+        }";
+        assert_eq!(messages(partly).len(), 1);
+        // Nobody clears it: the delete runs whenever the consumer is active.
+        let never =
+            "fn f(c: &Consumer) { let _g = guard(c, |c| if c.is_active() { c.delete() }); go()?; }";
+        assert_eq!(messages(never).len(), 1);
+    }
+
+    #[test]
+    fn the_message_names_the_proposal_when_there_is_one() {
+        let src = "async fn f(c: Arc<Consumer>) -> Result<()> {
+            let _g = scopeguard::guard(c.clone(), |c| c.delete());
+            meta.forward_proposal(c.key()).await?;
+            Ok(())
+        }";
+        let found = messages(src);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("forward_proposal"), "{}", found[0]);
+        assert!(found[0].contains("`.await`"), "{}", found[0]);
+    }
+}
