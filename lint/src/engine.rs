@@ -75,6 +75,10 @@ pub fn check_file(file: &File, options: &Options<'_>) -> Vec<Finding> {
     for rule in options.rules {
         (rule.check)(&cx, &mut findings);
     }
+    #[cfg(feature = "span-locations")]
+    if !options.all_functions_are_lifecycle {
+        annotated::recheck(&cx, options, &mut findings);
+    }
     findings
 }
 
@@ -93,4 +97,40 @@ pub fn check_function(function: &ItemFn, options: &Options<'_>) -> Vec<Finding> 
             ..*options
         },
     )
+}
+
+/// Functions annotated `#[quorum_gated_delete(..)]` are checked exactly as
+/// the proc-macro checks them: alone, with their own `allow(..)` and
+/// vocabulary arguments. Their findings from the file-wide pass are replaced
+/// by that check's, so the CLI and the compiler report the same thing.
+/// (Needs span positions to tell which findings lie inside the function.)
+#[cfg(feature = "span-locations")]
+mod annotated {
+    use syn::spanned::Spanned;
+
+    use super::*;
+    use crate::gated::GatedArgs;
+
+    pub(super) fn recheck(cx: &Context<'_>, options: &Options<'_>, findings: &mut Vec<Finding>) {
+        for function in &cx.functions {
+            let Some(attr) = function.attrs.iter().find(|a| has_quorum_gated_delete(std::slice::from_ref(a))) else {
+                continue;
+            };
+            // Malformed arguments fail the build with the macro's own error;
+            // here the function keeps the file-wide findings.
+            let Ok(args) = GatedArgs::from_attribute(attr) else { continue };
+            let start = function.sig.span().start();
+            let end = function.body.span().end();
+            findings.retain(|f| !(start <= f.span.start() && f.span.end() <= end));
+            let alone = ItemFn {
+                attrs: function.attrs.iter().filter(|a| *a != attr).cloned().collect(),
+                vis: syn::Visibility::Inherited,
+                sig: function.sig.clone(),
+                block: Box::new(function.body.clone()),
+            };
+            let vocabulary = args.vocabulary(options.vocabulary);
+            let own = check_function(&alone, &Options { vocabulary: &vocabulary, ..*options });
+            findings.extend(own.into_iter().filter(|f| !args.allows(f.rule.id)));
+        }
+    }
 }

@@ -25,6 +25,7 @@
 pub mod engine;
 pub mod facts;
 pub mod finding;
+pub mod gated;
 pub mod macro_bodies;
 pub mod rules;
 pub mod syntax;

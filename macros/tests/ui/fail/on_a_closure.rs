@@ -1,0 +1,7 @@
+use lifecycle_macros::quorum_gated_delete;
+
+fn main() {
+    let reap = #[quorum_gated_delete]
+    |key: &str| println!("{key}");
+    reap("orders");
+}
