@@ -76,6 +76,7 @@ fn cases(rule: &str, kind: &str) -> Vec<PathBuf> {
 }
 
 /// Lints one fixture; returns the reported set and a rendering for the snapshot.
+#[allow(clippy::type_complexity)]
 fn lint(
     fixture: &Path,
 ) -> (
