@@ -25,6 +25,8 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod pointer_value_comparison;
+
 /// Static description of a rule.
 #[derive(Debug)]
 pub struct RuleInfo {
@@ -63,7 +65,10 @@ impl std::fmt::Debug for Rule {
 }
 
 /// Every rule, in the order `--list-rules` shows them.
-pub static RULES: &[Rule] = &[];
+pub static RULES: &[Rule] = &[Rule {
+    info: &pointer_value_comparison::INFO,
+    check: pointer_value_comparison::check,
+}];
 
 /// Looks a rule up by its ID.
 pub fn rule(id: &str) -> Option<&'static Rule> {
