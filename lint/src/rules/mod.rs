@@ -26,6 +26,7 @@ macro_rules! declare_rule {
 }
 
 pub mod deferred_delete;
+pub mod pointer_value_comparison;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -65,10 +66,16 @@ impl std::fmt::Debug for Rule {
 }
 
 /// Every rule, in the order `--list-rules` shows them.
-pub static RULES: &[Rule] = &[Rule {
-    info: &deferred_delete::INFO,
-    check: deferred_delete::check,
-}];
+pub static RULES: &[Rule] = &[
+    Rule {
+        info: &deferred_delete::INFO,
+        check: deferred_delete::check,
+    },
+    Rule {
+        info: &pointer_value_comparison::INFO,
+        check: pointer_value_comparison::check,
+    },
+];
 
 /// Looks a rule up by its ID.
 pub fn rule(id: &str) -> Option<&'static Rule> {
