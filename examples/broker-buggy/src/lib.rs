@@ -3,8 +3,8 @@
 //! This crate compiles, passes clippy and looks like ordinary code, but it
 //! deletes consumers before the metalayer agreed, leaves ghost consumers
 //! behind, lets timers drift or pile up, and compares assignments by
-//! pointer. Every line `cargo lifecycle-lint` must report ends with
-//! `// expect: <rule_id>`; `examples/README.md` lists them with the reason.
+//! pointer. Every line `cargo lifecycle-lint` must report carries an
+//! `expect` comment naming the rule; `examples/README.md` lists them all.
 //! `broker-clean` is the same broker doing the same job correctly.
 //!
 //! - [`registry`]: the consumers this server runs.

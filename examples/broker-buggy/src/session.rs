@@ -62,12 +62,14 @@ impl SessionManager {
         Ok(consumer)
     }
 
-    /// Serves one client's pulls and acks on its ephemeral consumer.
+    /// Serves one client's pulls and acks on its ephemeral consumer; when
+    /// the client closes the session, asks the metalayer to delete it.
     ///
     /// Lifecycle bug (`deferred_delete`): the registration deletes the
-    /// consumer when this function exits, on any path — including the `?`
-    /// of a reply to a client that is reconnecting elsewhere — and only
-    /// locally: the metalayer still assigns the consumer to this server.
+    /// consumer locally when this function exits, on any path: right after
+    /// the delete proposal is merely queued (before the metalayer agreed),
+    /// and on the `?` of a reply to a client that is reconnecting elsewhere,
+    /// while the metalayer still assigns the consumer to this server.
     pub async fn serve_ephemeral(
         &self,
         consumer: Arc<Consumer>,
@@ -82,6 +84,11 @@ impl SessionManager {
                 let reply = replies.send(consumer.next_batch(batch)).await;
                 reply.map_err(|_| SessionError::Disconnected)?;
             }
+        }
+        debug!(consumer = %consumer.name, "session closed by the client");
+        if let (Some(meta), Some(ca)) = (self.cluster.metalayer(), consumer.assignment()) {
+            let delete = meta.forward_proposal(Proposal::delete(&ca));
+            delete.map_err(SessionError::Cluster)?;
         }
         Ok(())
     }
@@ -134,18 +141,17 @@ impl SessionManager {
 
     /// A session expired: delete its ephemeral consumers cluster-wide.
     ///
-    /// Lifecycle bug (`silent_early_return`): on a server that is not the
-    /// meta leader the session is forgotten and success reported. Expiry is
-    /// only seen where the session lived, so the leader never hears of it
-    /// and the session's consumers stay on as ghosts.
+    /// Lifecycle bug (`silent_early_return`): while the meta group elects a
+    /// leader, the session — already taken out of the table — is dropped
+    /// and success reported. Its expiry fired once and is used up, so
+    /// nobody proposes deleting its consumers: they stay on as ghosts.
     pub fn cleanup_session(&self, id: SessionId) -> Result<(), SessionError> {
         let Some(session) = self.sessions.lock().unwrap().remove(&id) else {
             return Err(SessionError::UnknownSession(id));
         };
-        let meta = self.cluster.metalayer().ok_or(SessionError::NoMetalayer)?;
-        if !meta.is_leader() {
+        let Some(meta) = self.cluster.metalayer() else {
             return Ok(()); // expect: silent_early_return
-        }
+        };
         for consumer in self.registry.owned_by(&session.client) {
             if let Some(ca) = consumer.assignment() {
                 let delete = meta.forward_proposal(Proposal::delete(&ca));
