@@ -79,6 +79,8 @@ pub struct MacroBodies {
     // or inside a boxed body below, stays at its address while `self` and the
     // file are alive, so addresses are unique and stable for our lifetime.
     index: HashMap<usize, usize>,
+    // The box is the point: a body must not move when the Vec grows.
+    #[allow(clippy::vec_box)]
     bodies: Vec<Box<MacroBody>>,
 }
 

@@ -76,13 +76,10 @@ fn cases(rule: &str, kind: &str) -> Vec<PathBuf> {
 }
 
 /// Lints one fixture; returns the reported set and a rendering for the snapshot.
-fn lint(
-    fixture: &Path,
-) -> (
-    BTreeSet<(String, usize, String)>,
-    BTreeSet<(String, usize, String)>,
-    String,
-) {
+/// (file, line, rule) triples.
+type Locations = BTreeSet<(String, usize, String)>;
+
+fn lint(fixture: &Path) -> (Locations, Locations, String) {
     let sources = load(fixture);
     let vocabulary = Vocabulary::default();
     let facts = CrateFacts::collect(sources.iter().map(|s| &s.file), &vocabulary);
