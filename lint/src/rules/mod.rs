@@ -27,6 +27,7 @@ macro_rules! declare_rule {
 
 pub mod deferred_delete;
 pub mod pointer_value_comparison;
+pub mod timer_leak;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -70,6 +71,10 @@ pub static RULES: &[Rule] = &[
     Rule {
         info: &deferred_delete::INFO,
         check: deferred_delete::check,
+    },
+    Rule {
+        info: &timer_leak::INFO,
+        check: timer_leak::check,
     },
     Rule {
         info: &pointer_value_comparison::INFO,
