@@ -18,9 +18,12 @@ fn expected_markers(dir: &Path, shown_prefix: &str, out: &mut BTreeSet<(String, 
             expected_markers(&path, &format!("{shown_prefix}{name}/"), out);
         } else if name.ends_with(".rs") {
             for (i, line) in fs::read_to_string(&path).unwrap().lines().enumerate() {
-                if let Some((_, rules)) = line.split_once("// expect:") {
+                if let Some((code, rules)) = line.split_once("// expect:") {
+                    // rustfmt moves a trailing comment after `{` onto its own
+                    // line; such a marker belongs to the line above.
+                    let line_number = if code.trim().is_empty() { i } else { i + 1 };
                     for rule in rules.split([',', ' ']).filter(|r| !r.is_empty()) {
-                        out.insert((format!("{shown_prefix}{name}"), i as u64 + 1, rule.to_string()));
+                        out.insert((format!("{shown_prefix}{name}"), line_number as u64, rule.to_string()));
                     }
                 }
             }
