@@ -79,6 +79,8 @@ pub struct MacroBodies {
     // or inside a boxed body below, stays at its address while `self` and the
     // file are alive, so addresses are unique and stable for our lifetime.
     index: HashMap<usize, usize>,
+    // Boxed on purpose: the keys above are addresses inside these boxes.
+    #[allow(clippy::vec_box)]
     bodies: Vec<Box<MacroBody>>,
 }
 

@@ -75,14 +75,12 @@ fn cases(rule: &str, kind: &str) -> Vec<PathBuf> {
     cases
 }
 
-/// Lints one fixture; returns the reported set and a rendering for the snapshot.
-fn lint(
-    fixture: &Path,
-) -> (
-    BTreeSet<(String, usize, String)>,
-    BTreeSet<(String, usize, String)>,
-    String,
-) {
+/// (file, line, rule) triples, expected or reported.
+type Lines = BTreeSet<(String, usize, String)>;
+
+/// Lints one fixture; returns the expected and reported sets and a rendering
+/// for the snapshot.
+fn lint(fixture: &Path) -> (Lines, Lines, String) {
     let sources = load(fixture);
     let vocabulary = Vocabulary::default();
     let facts = CrateFacts::collect(sources.iter().map(|s| &s.file), &vocabulary);
