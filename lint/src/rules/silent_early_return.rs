@@ -11,43 +11,59 @@ use syn::{Arm, Block, Expr, ExprIf, ExprMatch, ExprReturn, Local, Macro, Pat, St
 use crate::engine::Context;
 use crate::finding::Finding;
 use crate::macro_bodies::{walk_macro, MacroBody};
-use crate::syntax::{callee_name, last_segment, macro_name, snake_case, FnUnit};
+use crate::syntax::{
+    callee_name, has_quorum_gated_delete, last_segment, macro_name, snake_case, FnUnit,
+};
 
 declare_rule! {
     /// ## What it flags
     ///
-    /// In a lifecycle function — one whose name or body is about
-    /// delete/reap/expire/inactive/cleanup/evict/remove/purge/stop, or one
-    /// annotated `#[quorum_gated_delete]` — an early `return;` or
+    /// In a lifecycle function (its name or body is about
+    /// delete/reap/expire/inactive/cleanup/evict/remove/purge/stop, or it is
+    /// annotated `#[quorum_gated_delete]`), an early `return;` or
     /// `return Ok(())` taken because a value the function needs is absent,
-    /// when the branch that returns neither logs, deletes, nor re-arms the
-    /// check first. The guards it recognises are:
+    /// when the returning branch neither logs, deletes, nor re-arms the check.
+    /// The guards it recognises, inside `select!` handlers too:
     ///
     /// - `let Some(cc) = self.cluster() else { return };` (and `Ok(..)`);
-    /// - `None => return` and `Err(_) => return` match arms (and a `_` arm
-    ///   beside a `Some(..)`/`Ok(..)` arm);
-    /// - `if let Some(..) = .. { .. } else { return; }`, `if let None = .. { return; }`;
+    /// - `None => return`, `Err(_) => return`, or a `_` arm beside `Some(..)`/`Ok(..)`;
+    /// - `if let Some(..) = .. { .. } else { return; }` and `if let None = .. { return; }`;
     /// - `if meta.is_none() { return; }`, `if cc.is_none() || meta.is_none() { return }`,
-    ///   `is_err()`, `!x.is_some()`, `x == None`.
+    ///   `is_err()`, `!x.is_some()`, `x == None`. In `a || b` one absence test
+    ///   is enough (the return is taken whenever it holds); in `a && b` every
+    ///   operand must be one.
     ///
-    /// Plain boolean guards (`if self.closed { return; }`,
-    /// `if !self.is_leader() { return; }`, `if consumers.is_empty() { return; }`)
-    /// are *not* flagged: in real code they are overwhelmingly "already done",
-    /// "not my job" or "nothing to do" checks, and the function is right to
-    /// stop quietly. Nor is a missing value that means the work is already
-    /// done: something taken, popped, removed, received or upgraded from a
-    /// `Weak` (`let Some(h) = self.handle.take() else { return }`), or an entry
-    /// looked up by key (`self.consumers.get(&key)`), or a poisoned lock.
+    /// It says nothing when the branch logs first (tracing/log macros,
+    /// `eprintln!`, log-like methods such as `self.warnf(..)`), deletes, or
+    /// re-arms (`schedule_*`, `rearm`, `requeue`, `reset*`), or when the guard
+    /// itself does, or when a delete or re-arm ran unconditionally earlier in
+    /// the function. A log earlier in the function does not count: it does
+    /// not say why the function gave up.
     ///
-    /// A log (tracing/log macros, `eprintln!`, methods such as `self.warnf(..)`),
-    /// a delete-like call or a re-arm (`schedule_*`, `rearm`, `requeue`, `reset`)
-    /// in the returning branch, in the guard itself, or a delete/re-arm on the
-    /// way to the guard, makes the return not silent. Returns that tell the
-    /// caller something (`return Err(..)`, `?`, `return None`, `return false`,
-    /// `return Ok(false)`), a `return` that skips no code (the tail of the
-    /// function), and returns inside closures and async blocks (they leave the
-    /// closure, not the function) are not flagged. Returns inside `select!`
-    /// handlers are seen.
+    /// To stay quiet on the idempotency guards that fill `stop`/`remove`/
+    /// `cleanup` functions in real code, it deliberately does **not** flag:
+    ///
+    /// - plain boolean guards: `if self.closed { return; }`,
+    ///   `if self.is_stopped() { return }` (already done),
+    ///   `if !self.is_leader() { return; }` (the next leader re-arms),
+    ///   `if consumers.is_empty() { return; }` (nothing to do). Only an absent
+    ///   value is a missing dependency;
+    /// - absences that mean the work is already done or was never there: a
+    ///   value taken, removed, popped, drained, received or upgraded from a
+    ///   `Weak`; an entry looked up by key (`get(&key)`, `find(..)`) or by one
+    ///   of the function's parameters; an `Option` parameter (the caller chose
+    ///   it); the very thing the function tears down (`if self.task.is_none()
+    ///   { return }` before `self.task.take().unwrap().abort()`); an unset
+    ///   setting (`idle_timeout`, `ttl`, `config.*`: the feature is off); a
+    ///   poisoned lock; a state-machine pattern (`let State::Open { .. } = ..`);
+    /// - functions that set a check up rather than run it (`spawn_*`,
+    ///   `start_*`, `schedule_*`, `reset_*`, `set_*`, ...), unless they delete
+    ///   or carry `#[quorum_gated_delete]`; and `#[test]` functions;
+    /// - returns that tell the caller: `return Err(..)`, `?`, `return None`,
+    ///   `return false`, `return Ok(false)`, any non-unit value;
+    /// - a `return` that skips no code (at the tail of the function), and
+    ///   returns inside closures and async blocks, which leave the closure,
+    ///   not the function.
     ///
     /// ## Why it is a bug
     ///
@@ -95,7 +111,7 @@ pub fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
             continue;
         }
         let guards = silent_guards(cx, function);
-        if guards.is_empty() || !cx.is_lifecycle(function) {
+        if guards.is_empty() || !is_lifecycle_action(cx, function) {
             continue;
         }
         let owners = owners.get_or_insert_with(|| impl_owners(cx.file));
@@ -105,6 +121,46 @@ pub fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
         }
     }
 }
+
+/// A lifecycle function that performs the action rather than setting it up.
+/// `spawn_idle_reaper`, `reset_idle_timeout` or `schedule_delete` are about a
+/// lifecycle only as their object: they arm the check, and returning when its
+/// setting is absent just leaves the feature off. They still count when they
+/// delete something themselves or carry `#[quorum_gated_delete]`.
+fn is_lifecycle_action(cx: &Context<'_>, function: &FnUnit<'_>) -> bool {
+    if !cx.is_lifecycle(function) {
+        return false;
+    }
+    let name = function.name().to_string();
+    let sets_up = cx.vocabulary.is_rearm(&name)
+        || SETUP_VERBS.iter().any(|verb| {
+            let name = snake_case(&name);
+            name == *verb || name.starts_with(&format!("{verb}_"))
+        });
+    !sets_up
+        || has_quorum_gated_delete(function.attrs)
+        || crate::syntax::any_expr(function.body, cx.bodies, |expr| {
+            callee_name(expr).is_some_and(|callee| cx.vocabulary.is_delete(&callee))
+        })
+}
+
+const SETUP_VERBS: &[&str] = &[
+    "spawn",
+    "start",
+    "schedule",
+    "reset",
+    "set",
+    "arm",
+    "init",
+    "setup",
+    "new",
+    "with",
+    "configure",
+    "enable",
+    "register",
+    "build",
+    "install",
+];
 
 /// `#[test]`, `#[tokio::test]`: a test that skips when a server is not
 /// around is not a lifecycle function, whatever it is named.
@@ -217,6 +273,8 @@ impl<'a> Walker<'_, 'a> {
     /// returning quietly is right.
     fn nothing_to_do(&self, needed: &Needed<'a>, absence: Absence) -> bool {
         means_already_done(needed.source, absence)
+            || is_optional_setting(&needed.name)
+            || mentions_setting(needed.source)
             || self.chosen_by_caller(needed.source)
             || self.is_torn_down(&needed.name)
             || source_name(needed.source).is_some_and(|name| self.is_torn_down(&name))
@@ -610,6 +668,47 @@ fn means_already_done(source: &Expr, absence: Absence) -> bool {
     });
     visitor.visit_expr(source);
     done || (absence == Absence::Failed && outermost_call_is_lock(source))
+}
+
+/// Names of settings (`idle_timeout`, `ttl`, `config`): unset, they turn a
+/// feature off, and a function that then does nothing is right.
+fn is_optional_setting(name: &str) -> bool {
+    snake_case(name).split('_').any(|word| {
+        matches!(
+            word,
+            "timeout"
+                | "timeouts"
+                | "interval"
+                | "dur"
+                | "duration"
+                | "ttl"
+                | "period"
+                | "delay"
+                | "threshold"
+                | "deadline"
+                | "config"
+                | "cfg"
+                | "conf"
+                | "settings"
+                | "options"
+                | "opts"
+                | "limit"
+        )
+    })
+}
+
+/// Whether a field or method named like a setting is read on the way to the
+/// value (`self.config.meta_url`, `opts.idle_ttl()`).
+fn mentions_setting(source: &Expr) -> bool {
+    struct Settings(bool);
+    impl<'a> Visit<'a> for Settings {
+        fn visit_ident(&mut self, ident: &'a syn::Ident) {
+            self.0 |= is_optional_setting(&ident.to_string());
+        }
+    }
+    let mut settings = Settings(false);
+    settings.visit_expr(source);
+    settings.0
 }
 
 /// The function's parameters bound to plain names.
