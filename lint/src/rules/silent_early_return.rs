@@ -124,24 +124,32 @@ pub fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
 
 /// A lifecycle function that performs the action rather than setting it up.
 /// `spawn_idle_reaper`, `reset_idle_timeout` or `schedule_delete` are about a
-/// lifecycle only as their object: they arm the check, and returning when its
-/// setting is absent just leaves the feature off. They still count when they
-/// delete something themselves or carry `#[quorum_gated_delete]`.
+/// lifecycle only as the object of their verb: they arm the check, and
+/// returning when its setting is absent just leaves the feature off. So a
+/// function that is lifecycle by its name alone does not count when that
+/// name starts with a setup verb.
 fn is_lifecycle_action(cx: &Context<'_>, function: &FnUnit<'_>) -> bool {
     if !cx.is_lifecycle(function) {
         return false;
     }
     let name = function.name().to_string();
-    let sets_up = cx.vocabulary.is_rearm(&name)
-        || SETUP_VERBS.iter().any(|verb| {
-            let name = snake_case(&name);
-            name == *verb || name.starts_with(&format!("{verb}_"))
-        });
-    !sets_up
-        || has_quorum_gated_delete(function.attrs)
-        || crate::syntax::any_expr(function.body, cx.bodies, |expr| {
+    let by_name_alone = cx.vocabulary.is_lifecycle(&name)
+        && !cx.all_functions_are_lifecycle()
+        && !has_quorum_gated_delete(function.attrs)
+        && !crate::syntax::any_expr(function.body, cx.bodies, |expr| {
             callee_name(expr).is_some_and(|callee| cx.vocabulary.is_delete(&callee))
-        })
+        });
+    // Otherwise it deletes, or the user said it is lifecycle (annotated, or
+    // checked by the proc-macro).
+    !by_name_alone || !is_setup_name(cx, &name)
+}
+
+fn is_setup_name(cx: &Context<'_>, name: &str) -> bool {
+    let snake = snake_case(name);
+    cx.vocabulary.is_rearm(name)
+        || SETUP_VERBS
+            .iter()
+            .any(|verb| snake == *verb || snake.starts_with(&format!("{verb}_")))
 }
 
 const SETUP_VERBS: &[&str] = &[
@@ -298,7 +306,9 @@ impl<'a> Walker<'_, 'a> {
 
     /// Whether the function tears `name` down itself (`name.abort()`,
     /// `self.name.take().close()`, `drop(name)`, `name.delete()`): then its
-    /// absence means there is nothing to tear down.
+    /// absence means there is nothing to tear down. A call with arguments or
+    /// a proposal (`meta.propose_delete(key)`, `store.remove_consumer(k)`)
+    /// uses `name` to end something else, so `name` is a dependency.
     fn is_torn_down(&self, name: &str) -> bool {
         if name == "self" {
             return false;
@@ -307,7 +317,9 @@ impl<'a> Walker<'_, 'a> {
         crate::syntax::any_expr(self.function.body, self.cx.bodies, |expr| match expr {
             Expr::MethodCall(call) => {
                 let method = call.method.to_string();
-                (is_teardown(&method) || vocabulary.is_delete(&method))
+                call.args.is_empty()
+                    && (is_teardown(&method) || vocabulary.is_delete(&method))
+                    && !vocabulary.is_propose(&method)
                     && mentions_any(&call.receiver, &[name.to_string()])
             }
             Expr::Call(call) => {
@@ -1220,4 +1232,51 @@ fn expr_text(expr: &Expr) -> String {
         text = text.chars().take(MAX - 1).collect::<String>() + "…";
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{check_file, check_function, CrateFacts, Options, Vocabulary};
+
+    fn lines(findings: &[crate::Finding]) -> Vec<usize> {
+        findings.iter().map(|f| f.span.start().line).collect()
+    }
+
+    #[test]
+    fn the_proc_macro_path_checks_setup_named_functions_too() {
+        let function: syn::ItemFn = syn::parse_str(
+            "fn spawn_idle_reaper(&self) {\n\
+                 let Some(cc) = self.cluster() else { return };\n\
+                 cc.forward_proposal(self.key());\n\
+             }",
+        )
+        .unwrap();
+        let vocabulary = Vocabulary::default();
+        let facts = CrateFacts::default();
+        let options = Options::new(&vocabulary, &facts);
+        assert_eq!(lines(&check_function(&function, &options)), [2]);
+        let file = syn::File {
+            shebang: None,
+            attrs: Vec::new(),
+            items: vec![syn::Item::Fn(function)],
+        };
+        assert!(check_file(&file, &options).is_empty());
+    }
+
+    #[test]
+    fn only_the_unit_and_ok_unit_returns_are_silent() {
+        let file: syn::File = syn::parse_str(
+            "fn remove_lease(&self) -> Result<(), E> {\n\
+                 let Some(a) = self.meta() else { return Ok(()) };\n\
+                 let Some(b) = self.raft() else { return Ok(false) };\n\
+                 let Some(c) = self.cluster() else { return Err(E::NoCluster) };\n\
+                 a.propose_revoke(b, c)\n\
+             }",
+        )
+        .unwrap();
+        let vocabulary = Vocabulary::default();
+        let facts = CrateFacts::default();
+        let findings = check_file(&file, &Options::new(&vocabulary, &facts));
+        assert_eq!(lines(&findings), [2]);
+    }
 }
