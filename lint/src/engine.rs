@@ -46,6 +46,12 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// Whether every function is checked as a lifecycle function (the
+    /// proc-macro's case: the user annotated it).
+    pub fn all_functions_are_lifecycle(&self) -> bool {
+        self.all_functions_are_lifecycle
+    }
+
     /// Whether `function` manages a lifecycle (deletes, reaps, expires ...):
     /// by its name, by a delete-like call in its body, or because it carries
     /// `#[quorum_gated_delete]`.

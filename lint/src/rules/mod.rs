@@ -27,6 +27,7 @@ macro_rules! declare_rule {
 
 pub mod deferred_delete;
 pub mod pointer_value_comparison;
+pub mod silent_early_return;
 pub mod timer_leak;
 
 /// Static description of a rule.
@@ -75,6 +76,10 @@ pub static RULES: &[Rule] = &[
     Rule {
         info: &timer_leak::INFO,
         check: timer_leak::check,
+    },
+    Rule {
+        info: &silent_early_return::INFO,
+        check: silent_early_return::check,
     },
     Rule {
         info: &pointer_value_comparison::INFO,
