@@ -119,23 +119,40 @@ mod annotated {
 
     pub(super) fn recheck(cx: &Context<'_>, options: &Options<'_>, findings: &mut Vec<Finding>) {
         for function in &cx.functions {
-            let Some(attr) = function.attrs.iter().find(|a| has_quorum_gated_delete(std::slice::from_ref(a))) else {
+            let Some(attr) = function
+                .attrs
+                .iter()
+                .find(|a| has_quorum_gated_delete(std::slice::from_ref(a)))
+            else {
                 continue;
             };
             // Malformed arguments fail the build with the macro's own error;
             // here the function keeps the file-wide findings.
-            let Ok(args) = GatedArgs::from_attribute(attr) else { continue };
+            let Ok(args) = GatedArgs::from_attribute(attr) else {
+                continue;
+            };
             let start = function.sig.span().start();
             let end = function.body.span().end();
             findings.retain(|f| !(start <= f.span.start() && f.span.end() <= end));
             let alone = ItemFn {
-                attrs: function.attrs.iter().filter(|a| *a != attr).cloned().collect(),
+                attrs: function
+                    .attrs
+                    .iter()
+                    .filter(|a| *a != attr)
+                    .cloned()
+                    .collect(),
                 vis: syn::Visibility::Inherited,
                 sig: function.sig.clone(),
                 block: Box::new(function.body.clone()),
             };
             let vocabulary = args.vocabulary(options.vocabulary);
-            let own = check_function(&alone, &Options { vocabulary: &vocabulary, ..*options });
+            let own = check_function(
+                &alone,
+                &Options {
+                    vocabulary: &vocabulary,
+                    ..*options
+                },
+            );
             findings.extend(own.into_iter().filter(|f| !args.allows(f.rule.id)));
         }
     }

@@ -41,9 +41,17 @@ impl GatedArgs {
                         reason = Some(inner.value()?.parse()?);
                         return Ok(());
                     }
-                    let id = inner.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+                    let id = inner
+                        .path
+                        .get_ident()
+                        .map(|i| i.to_string())
+                        .unwrap_or_default();
                     if !RULES.iter().any(|r| r.info.id == id) {
-                        return Err(inner.error(format!("unknown rule `{}`; known rules: {}", path_text(&inner.path), rule_ids())));
+                        return Err(inner.error(format!(
+                            "unknown rule `{}`; known rules: {}",
+                            path_text(&inner.path),
+                            rule_ids()
+                        )));
                     }
                     rules.push(id);
                     Ok(())
@@ -71,7 +79,10 @@ impl GatedArgs {
             };
             let pattern: LitStr = meta.value()?.parse()?;
             if let Err(e) = regex::Regex::new(&pattern.value()) {
-                return Err(syn::Error::new(pattern.span(), format!("invalid regex for `{key}`: {e}")));
+                return Err(syn::Error::new(
+                    pattern.span(),
+                    format!("invalid regex for `{key}`: {e}"),
+                ));
             }
             args.words.push((word, pattern.value()));
             Ok(())
@@ -86,7 +97,10 @@ impl GatedArgs {
         match &attr.meta {
             Meta::Path(_) => Ok(GatedArgs::default()),
             Meta::List(list) => GatedArgs::parse(list.tokens.clone()),
-            Meta::NameValue(nv) => Err(syn::Error::new_spanned(nv, "expected `#[quorum_gated_delete]` or `#[quorum_gated_delete(...)]`")),
+            Meta::NameValue(nv) => Err(syn::Error::new_spanned(
+                nv,
+                "expected `#[quorum_gated_delete]` or `#[quorum_gated_delete(...)]`",
+            )),
         }
     }
 
@@ -112,11 +126,19 @@ impl GatedArgs {
 }
 
 fn path_text(path: &syn::Path) -> String {
-    path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
+    path.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
 }
 
 fn rule_ids() -> String {
-    RULES.iter().map(|r| r.info.id).collect::<Vec<_>>().join(", ")
+    RULES
+        .iter()
+        .map(|r| r.info.id)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -130,7 +152,11 @@ mod tests {
 
     #[test]
     fn parses_allow_with_reason_and_vocabulary_extensions() {
-        let args = GatedArgs::parse(quote!(allow(deferred_delete, reason = "fixture"), delete = "^zap$")).unwrap();
+        let args = GatedArgs::parse(quote!(
+            allow(deferred_delete, reason = "fixture"),
+            delete = "^zap$"
+        ))
+        .unwrap();
         assert!(args.allows("deferred_delete") && !args.allows("timer_leak"));
         let vocabulary = args.vocabulary(&Vocabulary::default());
         assert!(vocabulary.is_delete("zap") && vocabulary.is_delete("delete"));
@@ -140,7 +166,8 @@ mod tests {
     fn rejects_what_it_does_not_understand() {
         assert!(error(quote!(allow(deferred_delete))).contains("needs a reason"));
         assert!(error(quote!(allow(deferred_delete, reason = " "))).contains("must say why"));
-        assert!(error(quote!(allow(no_such_rule, reason = "x"))).contains("unknown rule `no_such_rule`"));
+        assert!(error(quote!(allow(no_such_rule, reason = "x")))
+            .contains("unknown rule `no_such_rule`"));
         assert!(error(quote!(remove = "x")).contains("unknown argument `remove`"));
         assert!(error(quote!(delete = "(")).contains("invalid regex for `delete`"));
         assert!(error(quote!(delete)).contains("expected `=`"));

@@ -98,6 +98,54 @@ fn is_adapter(call: &syn::ExprMethodCall) -> bool {
     }
 }
 
+/// Code as a short one-line text for messages, e.g. `Arc::ptr_eq(&nca, &ca)`.
+///
+/// Rendered from tokens, never from source text: inside a proc-macro a span
+/// covers only its first token on stable Rust, and the CLI and the macro
+/// must word their messages the same. Longer texts are cut with `…`.
+pub fn snippet(node: &impl quote::ToTokens, max_chars: usize) -> String {
+    let mut text = node.to_token_stream().to_string();
+    for (from, to) in [
+        (" . ", "."),
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" ! (", "!("),
+        ("! (", "!("),
+        ("( ", "("),
+        (" )", ")"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ,", ","),
+        ("& ", "&"),
+        ("* ", "*"),
+        (" ?", "?"),
+        (" .await", ".await"),
+    ] {
+        text = text.replace(from, to);
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A call or index sticks to what it applies to: `f (x)` → `f(x)`, but `== (x)` stays.
+    let mut tidy = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let applies = tidy
+            .chars()
+            .last()
+            .is_some_and(|p| p.is_alphanumeric() || "_)]>!".contains(p));
+        if c == ' ' && applies && chars.peek().is_some_and(|n| *n == '(' || *n == '[') {
+            continue;
+        }
+        tidy.push(c);
+    }
+    let text = tidy;
+    if text.chars().count() <= max_chars {
+        return text;
+    }
+    let mut short: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
 /// Whether an attribute list carries `#[quorum_gated_delete]` (under any path).
 pub fn has_quorum_gated_delete(attrs: &[Attribute]) -> bool {
     attrs.iter().any(|a| {
@@ -234,6 +282,15 @@ mod tests {
         assert_eq!(snake_case("delete_not_active"), "delete_not_active");
         assert_eq!(snake_case("r#type"), "type");
         assert_eq!(snake_case("deleteNotActive"), "delete_not_active");
+    }
+
+    #[test]
+    fn snippets_read_like_code() {
+        let expr: Expr = syn::parse_str("Arc::ptr_eq(&nca, &self.ca)").unwrap();
+        assert_eq!(snippet(&expr, 72), "Arc::ptr_eq(&nca, &self.ca)");
+        let expr: Expr = syn::parse_str("self.meta.cluster()?.leader().await").unwrap();
+        assert_eq!(snippet(&expr, 72), "self.meta.cluster()?.leader().await");
+        assert_eq!(snippet(&expr, 10), "self.meta…");
     }
 
     #[test]

@@ -37,8 +37,16 @@ pub fn quorum_gated_delete(args: TokenStream, input: TokenStream) -> TokenStream
 }
 
 /// The input, unchanged, followed by one `compile_error!` per problem.
+/// Input that is not an item at all (the attribute on a closure or another
+/// expression) is replaced by the error alone: appending an item-position
+/// `compile_error!` to an expression would only add confusing parse errors.
 fn expand(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
-    let mut output = input.clone();
+    let is_item = syn::parse2::<syn::Item>(input.clone()).is_ok();
+    let mut output = if is_item {
+        input.clone()
+    } else {
+        TokenStream2::new()
+    };
     if let Err(errors) = check(args, input) {
         output.extend(errors.to_compile_error());
     }
@@ -54,9 +62,15 @@ fn check(args: TokenStream2, input: TokenStream2) -> syn::Result<()> {
     let mut errors: Option<syn::Error> = None;
     for finding in findings.into_iter().filter(|f| !args.allows(f.rule.id)) {
         let id = finding.rule.id;
-        let mut error = syn::Error::new(finding.span, format!("[{id}] {}\nhelp: {}", finding.message, finding.help));
+        let mut error = syn::Error::new(
+            finding.span,
+            format!("[{id}] {}\nhelp: {}", finding.message, finding.help),
+        );
         for label in finding.labels {
-            error.combine(syn::Error::new(label.span, format!("[{id}] note: {}", label.message)));
+            error.combine(syn::Error::new(
+                label.span,
+                format!("[{id}] note: {}", label.message),
+            ));
         }
         match &mut errors {
             Some(all) => all.combine(error),
@@ -112,7 +126,10 @@ mod tests {
                 }
             }
         };
-        assert_eq!(expand(TokenStream2::new(), input.clone()).to_string(), input.to_string());
+        assert_eq!(
+            expand(TokenStream2::new(), input.clone()).to_string(),
+            input.to_string()
+        );
     }
 
     #[test]

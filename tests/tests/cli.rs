@@ -9,7 +9,11 @@ use support::{fixture, lint, without_timing};
 #[test]
 fn human_output_shows_snippets_labels_help_and_the_rule() {
     let run = lint(&fixture("mixed"), &["--color", "never"]);
-    assert_eq!(run.code, 1, "a deny-level finding fails the run\n{}", run.stderr);
+    assert_eq!(
+        run.code, 1,
+        "a deny-level finding fails the run\n{}",
+        run.stderr
+    );
     insta::assert_snapshot!("mixed_human", run.stdout);
     insta::assert_snapshot!("mixed_summary", without_timing(&run.stderr));
 }
@@ -28,8 +32,13 @@ fn json_output_follows_the_documented_schema() {
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("valid JSON");
     assert_eq!(doc["version"], 1);
     for finding in doc["findings"].as_array().unwrap() {
-        for key in ["rule", "level", "path", "region", "message", "help", "labels"] {
-            assert!(finding.get(key).is_some(), "finding without `{key}`: {finding}");
+        for key in [
+            "rule", "level", "path", "region", "message", "help", "labels",
+        ] {
+            assert!(
+                finding.get(key).is_some(),
+                "finding without `{key}`: {finding}"
+            );
         }
     }
     insta::assert_snapshot!("mixed_json", run.stdout);
@@ -45,14 +54,20 @@ fn sarif_output_is_one_run_with_rules_and_relative_locations() {
     assert_eq!(runs.len(), 1);
     let rules = runs[0]["tool"]["driver"]["rules"].as_array().unwrap();
     assert_eq!(rules.len(), lifecycle_lint::RULES.len());
-    assert!(rules.iter().all(|r| r["help"]["text"].as_str().unwrap().contains("What it flags")));
+    assert!(rules.iter().all(|r| r["help"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("What it flags")));
     let results = runs[0]["results"].as_array().unwrap();
     assert!(!results.is_empty());
     for result in results {
         let index = result["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[index]["id"], result["ruleId"]);
         let location = &result["locations"][0]["physicalLocation"];
-        assert!(location["artifactLocation"]["uri"].as_str().unwrap().starts_with("src/"));
+        assert!(location["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("src/"));
         assert!(location["region"]["startLine"].as_u64().unwrap() >= 1);
         assert!(location["region"]["startColumn"].as_u64().unwrap() >= 1);
     }
@@ -63,19 +78,46 @@ fn sarif_output_is_one_run_with_rules_and_relative_locations() {
 fn github_output_is_workflow_commands() {
     let run = lint(&fixture("mixed"), &["--format", "github"]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.lines().all(|l| l.starts_with("::error ") || l.starts_with("::warning ")));
+    assert!(run
+        .stdout
+        .lines()
+        .all(|l| l.starts_with("::error ") || l.starts_with("::warning ")));
     insta::assert_snapshot!("mixed_github", run.stdout);
 }
 
 #[test]
 fn exit_codes() {
     assert_eq!(lint(&fixture("clean"), &["."]).code, 0, "no findings");
-    assert_eq!(lint(&fixture("warn_only"), &["."]).code, 0, "warnings alone pass");
-    assert_eq!(lint(&fixture("warn_only"), &[".", "--deny-warnings"]).code, 1, "--deny-warnings");
-    assert_eq!(lint(&fixture("clean"), &["no/such/path"]).code, 2, "I/O error");
-    assert_eq!(lint(&fixture("clean"), &["--no-such-flag"]).code, 2, "usage error");
-    assert_eq!(lint(&fixture("clean"), &["--jobs", "0"]).code, 2, "usage error");
-    assert_eq!(lint(&fixture("clean"), &["--exclude", "[", "."]).code, 2, "bad glob");
+    assert_eq!(
+        lint(&fixture("warn_only"), &["."]).code,
+        0,
+        "warnings alone pass"
+    );
+    assert_eq!(
+        lint(&fixture("warn_only"), &[".", "--deny-warnings"]).code,
+        1,
+        "--deny-warnings"
+    );
+    assert_eq!(
+        lint(&fixture("clean"), &["no/such/path"]).code,
+        2,
+        "I/O error"
+    );
+    assert_eq!(
+        lint(&fixture("clean"), &["--no-such-flag"]).code,
+        2,
+        "usage error"
+    );
+    assert_eq!(
+        lint(&fixture("clean"), &["--jobs", "0"]).code,
+        2,
+        "usage error"
+    );
+    assert_eq!(
+        lint(&fixture("clean"), &["--exclude", "[", "."]).code,
+        2,
+        "bad glob"
+    );
 }
 
 #[test]
@@ -83,10 +125,26 @@ fn a_file_that_does_not_parse_is_reported_and_the_rest_are_still_linted() {
     let run = lint(&fixture("broken"), &[".", "--format", "short"]);
     assert_eq!(run.code, 1);
     insta::assert_snapshot!("broken_short", run.stdout);
-    assert!(run.stdout.contains("parse_error.rs:1:19: error[parse]"), "{}", run.stdout);
-    assert!(run.stdout.contains("not_utf8.rs:2:8: error[encoding]"), "{}", run.stdout);
-    assert!(run.stdout.contains("reaper.rs:"), "the parsable file is still linted:\n{}", run.stdout);
-    assert!(run.stderr.contains("2 files could not be linted"), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("parse_error.rs:1:14: error[parse]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("not_utf8.rs:2:7: error[encoding]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("reaper.rs:"),
+        "the parsable file is still linted:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("2 files could not be linted"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -102,12 +160,21 @@ fn explain_prints_each_rules_documentation() {
         let run = lint(&fixture("clean"), &["--explain", rule.info.id]);
         assert_eq!(run.code, 0);
         for heading in ["What it flags", "Why it is a bug", "Example", "Fix"] {
-            assert!(run.stdout.contains(heading), "{}: no `{heading}` section", rule.info.id);
+            assert!(
+                run.stdout.contains(heading),
+                "{}: no `{heading}` section",
+                rule.info.id
+            );
         }
     }
     let run = lint(&fixture("clean"), &["--explain", "no_such_rule"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("unknown rule `no_such_rule`; known rules: deferred_delete"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown rule `no_such_rule`; known rules: deferred_delete"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -130,16 +197,34 @@ fn skips_hidden_ignored_target_and_excluded_paths() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let bug = fs::read_to_string(fixture("warn_only").join("flush.rs")).unwrap();
-    for path in ["src/linted.rs", ".hidden/a.rs", "target/debug/b.rs", "ignored/c.rs", "fixtures/bad/d.rs"] {
+    for path in [
+        "src/linted.rs",
+        ".hidden/a.rs",
+        "target/debug/b.rs",
+        "ignored/c.rs",
+        "fixtures/bad/d.rs",
+    ] {
         let path = root.join(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, &bug).unwrap();
     }
-    fs::write(root.join("Cargo.toml"), "[package]\nname = \"x\"\nversion = \"0.1.0\"\n").unwrap();
-    fs::write(root.join("target/CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55\n").unwrap();
+    fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"x\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("target/CACHEDIR.TAG"),
+        "Signature: 8a477f597d28d172789f06886806bc55\n",
+    )
+    .unwrap();
     fs::write(root.join(".gitignore"), "ignored/\n").unwrap();
     let run = lint(root, &["--format", "short", "--exclude", "fixtures/**"]);
-    let files: Vec<&str> = run.stdout.lines().map(|l| l.split(':').next().unwrap()).collect();
+    let files: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
     assert!(!files.is_empty(), "{}", run.stderr);
     assert!(files.iter().all(|f| *f == "src/linted.rs"), "{files:?}");
     assert!(run.stderr.contains("1 file checked"), "{}", run.stderr);

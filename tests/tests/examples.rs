@@ -10,7 +10,10 @@ use std::path::Path;
 use support::{lint, workspace};
 
 fn expected_markers(dir: &Path, shown_prefix: &str, out: &mut BTreeSet<(String, u64, String)>) {
-    let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -23,7 +26,11 @@ fn expected_markers(dir: &Path, shown_prefix: &str, out: &mut BTreeSet<(String, 
                     // line; such a marker belongs to the line above.
                     let line_number = if code.trim().is_empty() { i } else { i + 1 };
                     for rule in rules.split([',', ' ']).filter(|r| !r.is_empty()) {
-                        out.insert((format!("{shown_prefix}{name}"), line_number as u64, rule.to_string()));
+                        out.insert((
+                            format!("{shown_prefix}{name}"),
+                            line_number as u64,
+                            rule.to_string(),
+                        ));
                     }
                 }
             }
@@ -51,15 +58,30 @@ fn reported(run: &support::Run) -> BTreeSet<(String, u64, String)> {
 fn the_buggy_broker_trips_every_rule_exactly_where_marked() {
     let root = workspace();
     let run = lint(&root, &["examples/broker-buggy", "--format", "json"]);
-    assert_eq!(run.code, 1, "the buggy broker has deny-level findings\n{}", run.stderr);
+    assert_eq!(
+        run.code, 1,
+        "the buggy broker has deny-level findings\n{}",
+        run.stderr
+    );
     let mut expected = BTreeSet::new();
-    expected_markers(&root.join("examples/broker-buggy"), "examples/broker-buggy/", &mut expected);
+    expected_markers(
+        &root.join("examples/broker-buggy"),
+        "examples/broker-buggy/",
+        &mut expected,
+    );
     let reported = reported(&run);
     let missing: Vec<_> = expected.difference(&reported).collect();
     let unexpected: Vec<_> = reported.difference(&expected).collect();
-    assert!(missing.is_empty() && unexpected.is_empty(), "missing: {missing:#?}\nunexpected: {unexpected:#?}");
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "missing: {missing:#?}\nunexpected: {unexpected:#?}"
+    );
     for rule in lifecycle_lint::RULES {
-        assert!(reported.iter().any(|(_, _, r)| r == rule.info.id), "no example trips {}", rule.info.id);
+        assert!(
+            reported.iter().any(|(_, _, r)| r == rule.info.id),
+            "no example trips {}",
+            rule.info.id
+        );
     }
 }
 

@@ -77,7 +77,11 @@ pub struct Analysis {
 }
 
 enum FileResult {
-    Linted { path: String, text: Option<Arc<str>>, findings: Vec<Report> },
+    Linted {
+        path: String,
+        text: Option<Arc<str>>,
+        findings: Vec<Report>,
+    },
     Failed(Problem),
 }
 
@@ -87,18 +91,29 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
         .stack_size(WORKER_STACK_BYTES)
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
-    let rules: Vec<Rule> = RULES.iter().copied().filter(|r| (settings.level_of)(r.info) != Level::Allow).collect();
+    let rules: Vec<Rule> = RULES
+        .iter()
+        .copied()
+        .filter(|r| (settings.level_of)(r.info) != Level::Allow)
+        .collect();
     Ok(pool.install(|| {
         let facts = gather_facts(files, &settings.vocabulary);
         let options = Options {
             rules: &rules,
             ..Options::new(&settings.vocabulary, &facts)
         };
-        let results: Vec<FileResult> = files.par_iter().map(|path| lint_one(path, &options, settings.level_of)).collect();
+        let results: Vec<FileResult> = files
+            .par_iter()
+            .map(|path| lint_one(path, &options, settings.level_of))
+            .collect();
         let mut analysis = Analysis::default();
         for result in results {
             match result {
-                FileResult::Linted { path, text, findings } => {
+                FileResult::Linted {
+                    path,
+                    text,
+                    findings,
+                } => {
                     analysis.files_checked += 1;
                     if let Some(text) = text {
                         analysis.sources.insert(path, text);
@@ -108,8 +123,12 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                 FileResult::Failed(problem) => analysis.problems.push(problem),
             }
         }
-        analysis.findings.sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
-        analysis.problems.sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
+        analysis
+            .findings
+            .sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
+        analysis
+            .problems
+            .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
         analysis
     }))
 }
@@ -124,7 +143,9 @@ fn gather_facts(files: &[PathBuf], vocabulary: &Vocabulary) -> CrateFacts {
             if !text.contains("Drop") {
                 return None;
             }
-            let facts = syn::parse_file(&text).ok().map(|file| CrateFacts::of_file(&file, vocabulary));
+            let facts = syn::parse_file(&text)
+                .ok()
+                .map(|file| CrateFacts::of_file(&file, vocabulary));
             forget_spans();
             facts
         })
@@ -138,7 +159,12 @@ fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level
     let shown = super::display_path(path);
     let text = match read_source(path) {
         Ok(text) => text,
-        Err(problem) => return FileResult::Failed(Problem { path: shown, ..problem }),
+        Err(problem) => {
+            return FileResult::Failed(Problem {
+                path: shown,
+                ..problem
+            })
+        }
     };
     let file = match syn::parse_file(&text) {
         Ok(file) => file,
@@ -148,7 +174,7 @@ fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level
             return FileResult::Failed(Problem {
                 path: shown,
                 kind: ProblemKind::Parse,
-                message: format!("not valid Rust: {error}"),
+                message: parse_error_message(&error),
                 position: Some(position),
             });
         }
@@ -163,7 +189,11 @@ fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level
             level: level_of(f.rule),
             region: index.region(f.span),
             message: f.message,
-            labels: f.labels.into_iter().map(|l| (index.region(l.span), l.message)).collect(),
+            labels: f
+                .labels
+                .into_iter()
+                .map(|l| (index.region(l.span), l.message))
+                .collect(),
             help: f.help,
         })
         .collect();
@@ -173,6 +203,16 @@ fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level
         path: shown,
         text: (!reports.is_empty()).then(|| Arc::from(text)),
         findings: reports,
+    }
+}
+
+fn parse_error_message(error: &syn::Error) -> String {
+    let text = error.to_string();
+    // proc-macro2's lexer error says only "cannot parse string into token stream".
+    if text.starts_with("cannot parse string into token stream") {
+        "not valid Rust: unbalanced delimiter or a token the lexer does not accept".to_string()
+    } else {
+        format!("not valid Rust: {text}")
     }
 }
 

@@ -14,14 +14,20 @@ pub struct WalkError {
 /// Finds the directory to lint when no paths are given, as cargo would: the
 /// nearest package, or the workspace that lists it among its members.
 pub fn workspace_root(start: &Path) -> Option<PathBuf> {
-    let package = start.ancestors().find(|dir| dir.join("Cargo.toml").is_file())?;
+    let package = start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.toml").is_file())?;
     if workspace_table(package).is_some() {
         return Some(package.to_path_buf());
     }
     for dir in package.ancestors().skip(1) {
         if let Some(workspace) = workspace_table(dir) {
             let relative = package.strip_prefix(dir).ok()?;
-            return Some(if is_member(&workspace, relative) { dir.to_path_buf() } else { package.to_path_buf() });
+            return Some(if is_member(&workspace, relative) {
+                dir.to_path_buf()
+            } else {
+                package.to_path_buf()
+            });
         }
     }
     Some(package.to_path_buf())
@@ -42,12 +48,18 @@ fn is_member(workspace: &toml::Table, relative: &Path) -> bool {
         workspace
             .get(key)
             .and_then(toml::Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let matches = |patterns: Vec<String>| {
         exclude_set(&patterns).is_ok_and(|set| set.is_match(relative))
-            || patterns.iter().any(|p| Path::new(p.trim_end_matches('/')) == relative)
+            || patterns
+                .iter()
+                .any(|p| Path::new(p.trim_end_matches('/')) == relative)
     };
     matches(globs("members")) && !matches(globs("exclude"))
 }
@@ -55,7 +67,8 @@ fn is_member(workspace: &toml::Table, relative: &Path) -> bool {
 pub fn exclude_set(globs: &[String]) -> Result<GlobSet, String> {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
-        let glob = Glob::new(glob.trim_start_matches("./")).map_err(|e| format!("invalid glob `{glob}`: {e}"))?;
+        let glob = Glob::new(glob.trim_start_matches("./"))
+            .map_err(|e| format!("invalid glob `{glob}`: {e}"))?;
         builder.add(glob);
     }
     builder.build().map_err(|e| e.to_string())
@@ -66,7 +79,11 @@ pub fn exclude_set(globs: &[String]) -> Result<GlobSet, String> {
 /// whatever matches `exclude` (matched against the path relative to the
 /// walked root and as displayed). A file named explicitly is linted even if
 /// it is ignored by git, but not if it matches `exclude`.
-pub fn rust_files(roots: &[PathBuf], exclude: &GlobSet, errors: &mut Vec<WalkError>) -> Vec<PathBuf> {
+pub fn rust_files(
+    roots: &[PathBuf],
+    exclude: &GlobSet,
+    errors: &mut Vec<WalkError>,
+) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for root in roots {
         match std::fs::metadata(root) {
@@ -109,7 +126,9 @@ fn walk(root: &Path, exclude: &GlobSet, files: &mut Vec<PathBuf>, errors: &mut V
     for entry in walker {
         match entry {
             Ok(entry) => {
-                if entry.file_type().is_some_and(|t| t.is_file()) && entry.path().extension().is_some_and(|e| e == "rs") {
+                if entry.file_type().is_some_and(|t| t.is_file())
+                    && entry.path().extension().is_some_and(|e| e == "rs")
+                {
                     files.push(entry.into_path());
                 }
             }
@@ -124,7 +143,9 @@ fn walk(root: &Path, exclude: &GlobSet, files: &mut Vec<PathBuf>, errors: &mut V
 fn error_path(error: &ignore::Error) -> Option<PathBuf> {
     match error {
         ignore::Error::WithPath { path, .. } => Some(path.clone()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         ignore::Error::Loop { child, .. } => Some(child.clone()),
         _ => None,
     }

@@ -51,9 +51,16 @@ impl<'t> LineIndex<'t> {
     pub fn position(&self, at: LineColumn) -> Position {
         let line = at.line.clamp(1, self.line_starts.len());
         let line_start = self.line_starts[line - 1];
-        let line_end = self.line_starts.get(line).copied().unwrap_or(self.text.len());
+        let line_end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
         let line_text = &self.text[line_start..line_end];
-        let column_bytes = line_text.char_indices().nth(at.column).map_or(line_text.len(), |(i, _)| i);
+        let column_bytes = line_text
+            .char_indices()
+            .nth(at.column)
+            .map_or(line_text.len(), |(i, _)| i);
         Position {
             line,
             column: at.column + 1,

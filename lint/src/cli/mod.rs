@@ -116,16 +116,22 @@ fn execute(args: &Args) -> Result<u8, String> {
         return Ok(0);
     }
     if let Some(id) = &args.explain {
-        let rule = crate::rules::rule(id).ok_or_else(|| format!("unknown rule `{id}`; known rules: {}", rule_ids()))?;
+        let rule = crate::rules::rule(id)
+            .ok_or_else(|| format!("unknown rule `{id}`; known rules: {}", rule_ids()))?;
         print!("{}", rule.info.explanation());
         return Ok(0);
     }
 
     let started = Instant::now();
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let roots = if args.paths.is_empty() {
-        vec![discover::workspace_root(&cwd)
-            .ok_or_else(|| format!("no Cargo.toml in {} or above it; pass the files or directories to lint", cwd.display()))?]
+        vec![discover::workspace_root(&cwd).ok_or_else(|| {
+            format!(
+                "no Cargo.toml in {} or above it; pass the files or directories to lint",
+                cwd.display()
+            )
+        })?]
     } else {
         args.paths.clone()
     };
@@ -143,12 +149,14 @@ fn execute(args: &Args) -> Result<u8, String> {
         jobs,
     };
     let mut analysis = analyze::analyze(&files, &settings)?;
-    analysis.problems.extend(walk_errors.into_iter().map(|e| Problem {
-        path: display_path(&e.path),
-        kind: ProblemKind::Io,
-        message: e.message,
-        position: None,
-    }));
+    analysis
+        .problems
+        .extend(walk_errors.into_iter().map(|e| Problem {
+            path: display_path(&e.path),
+            kind: ProblemKind::Io,
+            message: e.message,
+            position: None,
+        }));
 
     let color = match args.color {
         Color::Always => true,
@@ -166,7 +174,10 @@ fn execute(args: &Args) -> Result<u8, String> {
         eprintln!("{}", render::summary(&analysis, started.elapsed()));
     }
 
-    let deny = analysis.findings.iter().any(|f| f.level == Level::Deny || args.deny_warnings);
+    let deny = analysis
+        .findings
+        .iter()
+        .any(|f| f.level == Level::Deny || args.deny_warnings);
     let io_trouble = analysis.problems.iter().any(|p| p.kind == ProblemKind::Io);
     Ok(if io_trouble {
         EXIT_TROUBLE
@@ -182,7 +193,11 @@ fn default_level(rule: &RuleInfo) -> Level {
 }
 
 fn rule_ids() -> String {
-    RULES.iter().map(|r| r.info.id).collect::<Vec<_>>().join(", ")
+    RULES
+        .iter()
+        .map(|r| r.info.id)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A path as shown to the user: relative to the current directory when it
@@ -195,5 +210,8 @@ pub fn display_path(path: &Path) -> String {
         .and_then(|cwd| path.strip_prefix(cwd).ok())
         .unwrap_or(path);
     let shown = relative.to_string_lossy().replace('\\', "/");
-    shown.strip_prefix("./").map(str::to_string).unwrap_or(shown)
+    shown
+        .strip_prefix("./")
+        .map(str::to_string)
+        .unwrap_or(shown)
 }

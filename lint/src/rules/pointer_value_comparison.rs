@@ -20,7 +20,7 @@ use syn::{BinOp, Expr, FnArg, Macro, Member, Pat, ReturnType, Type, UnOp};
 use crate::engine::Context;
 use crate::finding::Finding;
 use crate::macro_bodies::{walk_macro, MacroBodies, MacroBody};
-use crate::syntax::{last_segment, macro_name, path_ends_with, snake_case, FnUnit};
+use crate::syntax::{last_segment, macro_name, path_ends_with, snake_case, snippet, FnUnit};
 use crate::vocabulary::Vocabulary;
 
 declare_rule! {
@@ -205,50 +205,14 @@ fn nearest<'c>(comparisons: &[&'c Comparison], function: usize) -> Option<&'c Co
         .copied()
 }
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "span-locations")]
 fn line_of(span: Span) -> Option<usize> {
     Some(span.start().line).filter(|&line| line > 0)
 }
 
-#[cfg(not(feature = "cli"))]
+#[cfg(not(feature = "span-locations"))]
 fn line_of(_: Span) -> Option<usize> {
     None
-}
-
-/// The code as written, on one line, shortened if long.
-fn display(span: Span, tokens: TokenStream) -> String {
-    const MAX: usize = 72;
-    let text = span
-        .source_text()
-        .unwrap_or_else(|| tidy(&tokens.to_string()));
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() <= MAX {
-        return text;
-    }
-    let mut short: String = text.chars().take(MAX - 1).collect();
-    short.push('…');
-    short
-}
-
-/// Undoes the spacing of `TokenStream::to_string` where it hurts reading.
-fn tidy(text: &str) -> String {
-    let mut text = text.to_string();
-    for (from, to) in [
-        (" ! (", "!("),
-        ("! ", "!"),
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" . ", "."),
-        ("& ", "&"),
-        ("* ", "*"),
-        (" (", "("),
-        ("( ", "("),
-        (" )", ")"),
-        (" ,", ","),
-    ] {
-        text = text.replace(from, to);
-    }
-    text
 }
 
 // ---------------------------------------------------------------------------
@@ -800,7 +764,7 @@ impl Finder<'_, '_> {
         self.found.push(Comparison {
             compare,
             span,
-            text: display(span, tokens),
+            text: snippet(&tokens, 72),
             function: self.function,
         });
     }
@@ -854,8 +818,8 @@ impl Finder<'_, '_> {
             let text = format!(
                 "{}!({}, {})",
                 macro_name(mac),
-                display(a.span(), a.to_token_stream()),
-                display(b.span(), b.to_token_stream())
+                snippet(a, 72),
+                snippet(b, 72)
             );
             self.found.push(Comparison {
                 compare,
@@ -1029,14 +993,5 @@ mod tests {
         assert_eq!(says("&Self"), None);
         let t: HashSet<String> = ["T".to_string()].into();
         assert_eq!(type_says(&v, &syn::parse_str("&Arc<T>").unwrap(), &t), None);
-    }
-
-    #[test]
-    fn tidy_tokens_read_like_code() {
-        let expr: Expr = syn::parse_str("Arc::ptr_eq(&nca, &self.ca)").unwrap();
-        assert_eq!(
-            tidy(&expr.to_token_stream().to_string()),
-            "Arc::ptr_eq(&nca, &self.ca)"
-        );
     }
 }

@@ -1214,24 +1214,7 @@ fn report(subject: &Subject, guard: &SilentGuard<'_>) -> Finding {
 
 /// Short source-like text for an expression, for messages.
 fn expr_text(expr: &Expr) -> String {
-    let raw = expr.to_token_stream().to_string();
-    let mut text = raw
-        .replace(" . ", ".")
-        .replace(" (", "(")
-        .replace("( ", "(")
-        .replace(" )", ")")
-        .replace(" :: ", "::")
-        .replace(" ?", "?")
-        .replace("& ", "&")
-        .replace(" ,", ",");
-    if text.ends_with(" .await") {
-        text = text.replace(" .await", ".await");
-    }
-    const MAX: usize = 60;
-    if text.chars().count() > MAX {
-        text = text.chars().take(MAX - 1).collect::<String>() + "…";
-    }
-    text
+    crate::syntax::snippet(expr, 60)
 }
 
 #[cfg(test)]

@@ -2112,31 +2112,7 @@ fn describe_duration(duration: &Expr) -> String {
 
 /// A short, readable rendering of some code for a message.
 fn snippet(node: &impl ToTokens) -> String {
-    let mut text = node.to_token_stream().to_string();
-    for (from, to) in [
-        (" . ", "."),
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" (", "("),
-        ("( ", "("),
-        (" )", ")"),
-        (" [", "["),
-        ("[ ", "["),
-        (" ]", "]"),
-        (" ,", ","),
-        ("& ", "&"),
-        (" ?", "?"),
-        ("! (", "!("),
-        (" .await", ".await"),
-    ] {
-        text = text.replace(from, to);
-    }
-    if text.chars().count() > 48 {
-        let short: String = text.chars().take(45).collect();
-        format!("{short}..")
-    } else {
-        text
-    }
+    crate::syntax::snippet(node, 48)
 }
 
 /// "`a`", "`a` or `b`", "`a`, `b` or `c`".

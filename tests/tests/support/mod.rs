@@ -13,12 +13,17 @@ pub struct Run {
 
 /// The fixture directory `name` under `tests/fixtures`.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 /// The workspace root (the parent of this package).
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Runs `cargo-lifecycle-lint ARGS` in `dir`.
@@ -38,5 +43,8 @@ pub fn lint(dir: &Path, args: &[&str]) -> Run {
 
 /// The summary line with its timing replaced, for snapshots.
 pub fn without_timing(text: &str) -> String {
-    regex::Regex::new(r"in \d+\.\d+s").unwrap().replace_all(text, "in [TIME]").into_owned()
+    regex::Regex::new(r"in \d+\.\d+s")
+        .unwrap()
+        .replace_all(text, "in [TIME]")
+        .into_owned()
 }

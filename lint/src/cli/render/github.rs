@@ -10,7 +10,11 @@ use crate::Level;
 pub fn render(analysis: &Analysis) -> String {
     let mut out = String::new();
     for f in &analysis.findings {
-        let command = if f.level == Level::Deny { "error" } else { "warning" };
+        let command = if f.level == Level::Deny {
+            "error"
+        } else {
+            "warning"
+        };
         out.push_str(&format!(
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
             property(&f.path),
@@ -23,15 +27,25 @@ pub fn render(analysis: &Analysis) -> String {
         ));
     }
     for p in &analysis.problems {
-        let at = p.position.map(|at| format!(",line={},col={}", at.line, at.column)).unwrap_or_default();
-        out.push_str(&format!("::error file={}{at},title={}::{}\n", property(&p.path), property(&format!("lifecycle-lint {}", p.kind.as_str())), data(&p.message)));
+        let at = p
+            .position
+            .map(|at| format!(",line={},col={}", at.line, at.column))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "::error file={}{at},title={}::{}\n",
+            property(&p.path),
+            property(&format!("lifecycle-lint {}", p.kind.as_str())),
+            data(&p.message)
+        ));
     }
     out
 }
 
 /// Escaping for the message part of a workflow command.
 fn data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escaping for a property value (`file=`, `title=`).

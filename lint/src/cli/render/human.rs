@@ -3,7 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity, SourceSpan};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity,
+    SourceSpan,
+};
 
 use super::{printable, printable_source};
 use crate::cli::{Analysis, Region, Report};
@@ -13,14 +16,27 @@ use crate::Level;
 const WIDTH: usize = 100;
 
 pub fn render(analysis: &Analysis, color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(WIDTH).with_links(false);
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(WIDTH)
+        .with_links(false);
     let mut out = String::new();
     for report in &analysis.findings {
-        let source = analysis.sources.get(&report.path).cloned().unwrap_or_else(|| Arc::from(""));
+        let source = analysis
+            .sources
+            .get(&report.path)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""));
         let diagnostic = HumanReport {
             report,
-            source: NamedSource::new(printable(&report.path), Arc::from(printable_source(&source))),
+            source: NamedSource::new(
+                printable(&report.path),
+                Arc::from(printable_source(&source)),
+            ),
         };
         if handler.render_report(&mut out, &diagnostic).is_err() {
             out.push_str(&format!("{}: {}\n", report.path, report.message));
@@ -28,8 +44,16 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
         out.push('\n');
     }
     for p in &analysis.problems {
-        let at = p.position.map(|at| format!(":{}:{}", at.line, at.column)).unwrap_or_default();
-        out.push_str(&format!("error[{}]: {}{at}: {}\n\n", p.kind.as_str(), printable(&p.path), printable(&p.message)));
+        let at = p
+            .position
+            .map(|at| format!(":{}:{}", at.line, at.column))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "error[{}]: {}{at}: {}\n\n",
+            p.kind.as_str(),
+            printable(&p.path),
+            printable(&p.message)
+        ));
     }
     out
 }
@@ -59,12 +83,20 @@ impl std::error::Error for HumanReport<'_> {}
 
 impl Diagnostic for HumanReport<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        let word = if self.report.level == Level::Deny { "error" } else { "warning" };
+        let word = if self.report.level == Level::Deny {
+            "error"
+        } else {
+            "warning"
+        };
         Some(Box::new(format!("{word}[{}]", self.report.rule.id)))
     }
 
     fn severity(&self) -> Option<Severity> {
-        Some(if self.report.level == Level::Deny { Severity::Error } else { Severity::Warning })
+        Some(if self.report.level == Level::Deny {
+            Severity::Error
+        } else {
+            Severity::Warning
+        })
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
@@ -81,11 +113,9 @@ impl Diagnostic for HumanReport<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let primary = LabeledSpan::new_primary_with_span(None, span(&self.report.region));
-        let others = self
-            .report
-            .labels
-            .iter()
-            .map(|(region, message)| LabeledSpan::new_with_span(Some(printable(message)), span(region)));
+        let others = self.report.labels.iter().map(|(region, message)| {
+            LabeledSpan::new_with_span(Some(printable(message)), span(region))
+        });
         Some(Box::new(std::iter::once(primary).chain(others)))
     }
 }

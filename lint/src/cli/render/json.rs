@@ -35,7 +35,13 @@ pub fn render(analysis: &Analysis) -> String {
             })
         })
         .collect();
-    let count = |level| analysis.findings.iter().filter(|f| f.level == level).count();
+    let count = |level| {
+        analysis
+            .findings
+            .iter()
+            .filter(|f| f.level == level)
+            .count()
+    };
     let document = json!({
         "version": SCHEMA_VERSION,
         "tool": {"name": "lifecycle-lint", "version": env!("CARGO_PKG_VERSION")},

@@ -35,14 +35,25 @@ pub fn rule_list() -> String {
     let width = RULES.iter().map(|r| r.info.id.len()).max().unwrap_or(0);
     let mut out = String::new();
     for rule in RULES {
-        out.push_str(&format!("{:width$}  {:5}  {}\n", rule.info.id, rule.info.default_level.as_str(), rule.info.summary));
+        out.push_str(&format!(
+            "{:width$}  {:5}  {}\n",
+            rule.info.id,
+            rule.info.default_level.as_str(),
+            rule.info.summary
+        ));
     }
     out
 }
 
 /// The one-line summary printed on stderr.
 pub fn summary(analysis: &Analysis, elapsed: Duration) -> String {
-    let count = |level| analysis.findings.iter().filter(|f| f.level == level).count();
+    let count = |level| {
+        analysis
+            .findings
+            .iter()
+            .filter(|f| f.level == level)
+            .count()
+    };
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let mut line = format!(
         "lifecycle-lint: {} checked in {:.2}s: {}, {}",
@@ -52,7 +63,10 @@ pub fn summary(analysis: &Analysis, elapsed: Duration) -> String {
         plural(count(Level::Warn), "warning"),
     );
     if !analysis.problems.is_empty() {
-        line.push_str(&format!(", {} could not be linted", plural(analysis.problems.len(), "file")));
+        line.push_str(&format!(
+            ", {} could not be linted",
+            plural(analysis.problems.len(), "file")
+        ));
     }
     line
 }
@@ -75,6 +89,12 @@ pub fn printable_source(text: &str) -> String {
 /// and file names cannot rewrite the terminal they are printed on.
 pub fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() && c != '\n' && c != '\t' { char::REPLACEMENT_CHARACTER } else { c })
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
         .collect()
 }

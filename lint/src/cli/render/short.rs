@@ -17,8 +17,16 @@ pub fn render(analysis: &Analysis) -> String {
         ));
     }
     for p in &analysis.problems {
-        let at = p.position.map(|at| format!("{}:{}:", at.line, at.column)).unwrap_or_default();
-        out.push_str(&format!("{}:{at} error[{}]: {}\n", printable(&p.path).replace('\n', " "), p.kind.as_str(), printable(&p.message).replace('\n', " ")));
+        let at = p
+            .position
+            .map(|at| format!("{}:{}:", at.line, at.column))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{}:{at} error[{}]: {}\n",
+            printable(&p.path).replace('\n', " "),
+            p.kind.as_str(),
+            printable(&p.message).replace('\n', " ")
+        ));
     }
     out
 }

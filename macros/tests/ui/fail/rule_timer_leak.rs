@@ -4,22 +4,20 @@ use lifecycle_macros::quorum_gated_delete;
 use tokio::sync::mpsc;
 use tokio::time::sleep;
 
-pub struct Consumer;
-impl Consumer {
-    pub async fn delete(&self) {}
+pub struct Registry;
+impl Registry {
+    pub fn touch(&self, _key: &str) {}
+    pub async fn reap_expired(&self) {}
 }
 
-/// Reaps the consumer after 30 s without messages, except that every message
-/// restarts the 30 s: under steady traffic the deadline never comes.
+/// Meant to sweep expired consumers every 10 s, but every activity report
+/// restarts the 10 s: under steady traffic the sweep never runs.
 #[quorum_gated_delete]
-pub async fn reap_when_idle(consumer: Consumer, mut activity: mpsc::Receiver<()>) {
+pub async fn reap_loop(registry: Registry, mut activity: mpsc::Receiver<String>) {
     loop {
         tokio::select! {
-            Some(()) = activity.recv() => continue,
-            _ = sleep(Duration::from_secs(30)) => {
-                consumer.delete().await;
-                break;
-            }
+            Some(key) = activity.recv() => registry.touch(&key),
+            _ = sleep(Duration::from_secs(10)) => registry.reap_expired().await,
         }
     }
 }
