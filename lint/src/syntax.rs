@@ -162,6 +162,8 @@ pub struct FnUnit<'a> {
     pub attrs: &'a [Attribute],
     pub sig: &'a Signature,
     pub body: &'a Block,
+    /// A `#[test]`-like function, or any function inside a `#[cfg(test)]` module.
+    pub is_test: bool,
 }
 
 impl<'a> FnUnit<'a> {
@@ -177,31 +179,37 @@ pub fn functions<'a, N: crate::macro_bodies::VisitNode>(node: &'a N) -> Vec<FnUn
     #[derive(Default)]
     struct Collect<'a> {
         out: Vec<FnUnit<'a>>,
+        test_modules: usize,
+    }
+    impl<'a> Collect<'a> {
+        fn push(&mut self, attrs: &'a [Attribute], sig: &'a Signature, body: &'a Block) {
+            let is_test = self.test_modules > 0 || attrs.iter().any(is_test_attribute);
+            self.out.push(FnUnit {
+                attrs,
+                sig,
+                body,
+                is_test,
+            });
+        }
     }
     impl<'a> Visit<'a> for Collect<'a> {
+        fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
+            let test = m.attrs.iter().any(is_cfg_test);
+            self.test_modules += usize::from(test);
+            syn::visit::visit_item_mod(self, m);
+            self.test_modules -= usize::from(test);
+        }
         fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-            self.out.push(FnUnit {
-                attrs: &f.attrs,
-                sig: &f.sig,
-                body: &f.block,
-            });
+            self.push(&f.attrs, &f.sig, &f.block);
             syn::visit::visit_item_fn(self, f);
         }
         fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-            self.out.push(FnUnit {
-                attrs: &f.attrs,
-                sig: &f.sig,
-                body: &f.block,
-            });
+            self.push(&f.attrs, &f.sig, &f.block);
             syn::visit::visit_impl_item_fn(self, f);
         }
         fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
             if let Some(body) = &f.default {
-                self.out.push(FnUnit {
-                    attrs: &f.attrs,
-                    sig: &f.sig,
-                    body,
-                });
+                self.push(&f.attrs, &f.sig, body);
             }
             syn::visit::visit_trait_item_fn(self, f);
         }
@@ -209,6 +217,27 @@ pub fn functions<'a, N: crate::macro_bodies::VisitNode>(node: &'a N) -> Vec<FnUn
     let mut collect = Collect::default();
     node.visit_with(&mut collect);
     collect.out
+}
+
+/// `#[test]`, `#[tokio::test]`, `#[rstest]`, `#[test_case(..)]`.
+fn is_test_attribute(attr: &Attribute) -> bool {
+    matches!(
+        last_segment(attr.path()).as_deref(),
+        Some("test" | "rstest" | "test_case")
+    )
+}
+
+/// `#[cfg(test)]`, `#[cfg(all(test, ..))]`, but not `#[cfg(not(test))]`.
+fn is_cfg_test(attr: &Attribute) -> bool {
+    if !attr.path().is_ident("cfg") {
+        return false;
+    }
+    let Ok(list) = attr.meta.require_list() else {
+        return false;
+    };
+    let tokens = list.tokens.to_string();
+    let mut words = tokens.split(|c: char| !c.is_alphanumeric() && c != '_');
+    words.clone().any(|w| w == "test") && !words.any(|w| w == "not")
 }
 
 /// Whether `node` contains an expression for which `pred` holds, looking
@@ -304,5 +333,27 @@ mod tests {
             .map(|f| f.name().to_string())
             .collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn test_code_is_marked() {
+        let file: syn::File = syn::parse_str(
+            "#[test] fn t() {} #[tokio::test] async fn u() {} fn live() {}
+             #[cfg(test)] mod tests { fn helper() {} }
+             #[cfg(not(test))] mod real { fn used() {} }",
+        )
+        .unwrap();
+        let marked: Vec<(String, bool)> = functions(&file)
+            .iter()
+            .map(|f| (f.name().to_string(), f.is_test))
+            .collect();
+        let expected = [
+            ("t", true),
+            ("u", true),
+            ("live", false),
+            ("helper", true),
+            ("used", false),
+        ];
+        assert_eq!(marked, expected.map(|(n, t)| (n.to_string(), t)));
     }
 }

@@ -123,13 +123,7 @@ const FLAG_WRITES: &[&str] = &[
 ];
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    let in_test_modules = bodies_in_test_modules(cx.file);
     for function in &cx.functions {
-        if is_test_function(function.attrs)
-            || in_test_modules.contains(&(function.body as *const Block))
-        {
-            continue;
-        }
         let mut finder = Finder {
             cx,
             async_scopes: vec![function.sig.asyncness.is_some()],
@@ -827,68 +821,6 @@ fn first_proposal<'a>(cx: &Context<'a>, body: &'a Block) -> Option<Proposal> {
         _ => false,
     });
     proposal
-}
-
-/// `#[test]`, `#[tokio::test]`, `#[rstest]`, `#[test_case(..)]`.
-fn is_test_function(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        matches!(
-            last_segment(a.path()).as_deref(),
-            Some("test" | "rstest" | "test_case")
-        )
-    })
-}
-
-/// Bodies of the functions inside `#[cfg(test)]` modules, by address.
-fn bodies_in_test_modules(file: &syn::File) -> HashSet<*const Block> {
-    #[derive(Default)]
-    struct Collect {
-        depth: usize,
-        bodies: HashSet<*const Block>,
-    }
-    impl Collect {
-        fn note(&mut self, body: &Block) {
-            if self.depth > 0 {
-                self.bodies.insert(body as *const Block);
-            }
-        }
-    }
-    impl<'a> Visit<'a> for Collect {
-        fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
-            let test = m.attrs.iter().any(is_cfg_test);
-            self.depth += usize::from(test);
-            visit::visit_item_mod(self, m);
-            self.depth -= usize::from(test);
-        }
-        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-            self.note(&f.block);
-            visit::visit_item_fn(self, f);
-        }
-        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-            self.note(&f.block);
-            visit::visit_impl_item_fn(self, f);
-        }
-        fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
-            if let Some(body) = &f.default {
-                self.note(body);
-            }
-            visit::visit_trait_item_fn(self, f);
-        }
-    }
-    let mut collect = Collect::default();
-    collect.visit_file(file);
-    collect.bodies
-}
-
-/// `#[cfg(test)]`, `#[cfg(all(test, ..))]`.
-fn is_cfg_test(attr: &syn::Attribute) -> bool {
-    attr.path().is_ident("cfg")
-        && attr.meta.require_list().is_ok_and(|list| {
-            list.tokens
-                .to_string()
-                .split(|c: char| !c.is_alphanumeric() && c != '_')
-                .any(|word| word == "test")
-        })
 }
 
 #[cfg(test)]

@@ -105,12 +105,8 @@ const VALUE_HELP: &str = "compare an explicit identity in both places: a generat
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let declared = Declared::of_file(cx);
-    let tests = test_bodies(cx.file);
     let mut comparisons = Vec::new();
     for (index, function) in cx.functions.iter().enumerate() {
-        if tests.contains(&(function.body as *const syn::Block as usize)) {
-            continue;
-        }
         let mut finder = Finder {
             vocabulary: cx.vocabulary,
             bodies: cx.bodies,
@@ -878,73 +874,6 @@ impl<'a> Visit<'a> for Finder<'a, '_> {
         }
         walk_macro(self, self.bodies, mac);
     }
-}
-
-// ---------------------------------------------------------------------------
-// Test code
-
-/// The bodies of `#[test]` functions and of functions in `#[cfg(test)]`
-/// modules: there, `Arc::ptr_eq` asserts sharing or caching on purpose.
-fn test_bodies(file: &syn::File) -> HashSet<usize> {
-    struct Tests {
-        depth: usize,
-        out: HashSet<usize>,
-    }
-    impl Tests {
-        fn function(&mut self, attrs: &[syn::Attribute], body: &syn::Block) {
-            if self.depth > 0 || attrs.iter().any(is_test_attr) {
-                self.out.insert(body as *const syn::Block as usize);
-            }
-        }
-    }
-    impl<'a> Visit<'a> for Tests {
-        fn visit_item_mod(&mut self, item: &'a syn::ItemMod) {
-            let test = item.attrs.iter().any(is_cfg_test);
-            self.depth += usize::from(test);
-            syn::visit::visit_item_mod(self, item);
-            self.depth -= usize::from(test);
-        }
-        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-            self.function(&f.attrs, &f.block);
-            syn::visit::visit_item_fn(self, f);
-        }
-        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-            self.function(&f.attrs, &f.block);
-            syn::visit::visit_impl_item_fn(self, f);
-        }
-        fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
-            if let Some(body) = &f.default {
-                self.function(&f.attrs, body);
-            }
-            syn::visit::visit_trait_item_fn(self, f);
-        }
-    }
-    let mut tests = Tests {
-        depth: 0,
-        out: HashSet::new(),
-    };
-    tests.visit_file(file);
-    tests.out
-}
-
-/// `#[test]`, `#[tokio::test]`, `#[rstest]`.
-fn is_test_attr(attr: &syn::Attribute) -> bool {
-    last_segment(attr.path()).is_some_and(|name| name == "test" || name == "rstest")
-}
-
-/// `#[cfg(test)]`, `#[cfg(all(test, ..))]`, not `#[cfg(not(test))]`.
-fn is_cfg_test(attr: &syn::Attribute) -> bool {
-    if !attr.path().is_ident("cfg") {
-        return false;
-    }
-    let Ok(list) = attr.meta.require_list() else {
-        return false;
-    };
-    let tokens = list.tokens.to_string();
-    tokens
-        .split(|c: char| !c.is_alphanumeric() && c != '_')
-        .any(|w| w == "test")
-        && !tokens.contains("not")
 }
 
 #[cfg(test)]

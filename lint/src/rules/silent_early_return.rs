@@ -107,9 +107,6 @@ declare_rule! {
 pub fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     let mut owners = None;
     for function in &cx.functions {
-        if is_test(function) {
-            continue;
-        }
         let guards = silent_guards(cx, function);
         if guards.is_empty() || !is_lifecycle_action(cx, function) {
             continue;
@@ -169,15 +166,6 @@ const SETUP_VERBS: &[&str] = &[
     "build",
     "install",
 ];
-
-/// `#[test]`, `#[tokio::test]`: a test that skips when a server is not
-/// around is not a lifecycle function, whatever it is named.
-fn is_test(function: &FnUnit<'_>) -> bool {
-    function
-        .attrs
-        .iter()
-        .any(|attr| last_segment(attr.path()).as_deref() == Some("test"))
-}
 
 /// Why the guard gives up: the value is `None`, or it is an `Err`.
 #[derive(Clone, Copy, PartialEq, Eq)]
