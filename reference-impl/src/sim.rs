@@ -19,9 +19,11 @@
 //!   active consumer is never targeted);
 //! - in clustered mode, a local delete only of an instance whose assignment
 //!   removal the metalayer has committed;
+//! - no proposal from a node whose reaper has shut down, or for an instance
+//!   already closed on the proposing node;
 //! - no run of the gated delete makes more than `max_attempts` proposals.
 
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -319,7 +321,7 @@ struct State {
     seq: u64,
     assignments: HashMap<String, AssignmentId>,
     pending: BinaryHeap<Pending>,
-    consumers: HashMap<String, Managed>,
+    consumers: BTreeMap<String, Managed>,
     nodes: Vec<Node>,
     /// Every instance ever made, for the final checks.
     instances: Vec<Arc<SimConsumer>>,
@@ -359,7 +361,7 @@ impl SimCluster {
                 seq: 0,
                 assignments: HashMap::new(),
                 pending: BinaryHeap::new(),
-                consumers: HashMap::new(),
+                consumers: BTreeMap::new(),
                 nodes: Vec::new(),
                 instances: Vec::new(),
                 last_active_ms: HashMap::new(),
@@ -423,8 +425,10 @@ impl SimCluster {
 
     /// Creates a consumer: the metalayer commits its assignment, every node
     /// makes an instance, and `leader`'s reaper starts tracking it.
+    /// If `leader` is down, the next live node leads.
     pub fn create_consumer(&self, key: &str, threshold: Duration, leader: usize) -> AssignmentId {
         let mut state = self.lock();
+        let leader = live_node(&state, leader);
         let assignment = self.new_assignment(&mut state, key, threshold);
         let instances = self.make_instances(&mut state, key, assignment, leader);
         state.consumers.insert(
@@ -481,6 +485,11 @@ impl SimCluster {
                 })
             })
             .collect();
+        for instance in &instances {
+            if state.nodes[instance.node].reaper.is_none() {
+                instance.stop(); // that server is down
+            }
+        }
         state.instances.extend(instances.iter().cloned());
         instances
     }
@@ -587,17 +596,19 @@ impl SimCluster {
         else {
             return false;
         };
-        let (old, leader, threshold_ms) = (managed.current, managed.leader, managed.threshold_ms);
+        let (old, old_leader, threshold_ms) =
+            (managed.current, managed.leader, managed.threshold_ms);
         let old_instances = managed.instances.clone();
+        let leader = live_node(&state, old_leader);
         state.removed.insert(old);
         self.stop_instances(
             &mut state,
             &old_instances,
-            stale_left_open.then_some(leader),
+            stale_left_open.then_some(old_leader),
         );
         // A stale instance keeps its reaper entry (the node missed the change);
         // otherwise the node stops tracking the old instance.
-        if let Some(tracked) = state.nodes[leader].tracked.remove(key) {
+        if let Some(tracked) = state.nodes[old_leader].tracked.remove(key) {
             if !stale_left_open {
                 tracked.unregister();
             }
@@ -607,6 +618,7 @@ impl SimCluster {
         if let Some(managed) = state.consumers.get_mut(key) {
             managed.current = new;
             managed.instances = instances;
+            managed.leader = leader;
         }
         self.push(
             &mut state,
@@ -747,6 +759,24 @@ impl SimCluster {
                 ),
             );
         }
+        if state.nodes.get(node).is_some_and(|n| n.reaper.is_none()) {
+            self.note(
+                &mut state,
+                format!(
+                    "node {node} proposed deleting {key} {assignment} after its reaper shut down"
+                ),
+            );
+        }
+        let closed = state
+            .instances
+            .iter()
+            .any(|i| i.node == node && i.assignment == Some(assignment) && i.is_closed());
+        if closed {
+            self.note(
+                &mut state,
+                format!("node {node} proposed deleting {key} {assignment}, already closed there"),
+            );
+        }
         let idle_since = state.last_active_ms.get(&assignment).copied().unwrap_or(0);
         let threshold = state.threshold_ms.get(&assignment).copied().unwrap_or(0);
         if now < idle_since + threshold {
@@ -848,6 +878,10 @@ impl SimCluster {
         reaper.shutdown().await;
         let mut state = self.lock();
         state.nodes[node].tracked.clear();
+        // A server going down stops its own instances (no delete).
+        for instance in state.instances.iter().filter(|i| i.node == node) {
+            instance.stop();
+        }
         self.push(&mut state, SimEvent::NodeShutDown(node));
         let count = state.nodes.len();
         let target = (1..count)
@@ -1024,6 +1058,15 @@ impl SimCluster {
             })
             .collect()
     }
+}
+
+/// `preferred` if its reaper runs, else the next node whose reaper does.
+fn live_node(state: &State, preferred: usize) -> usize {
+    let count = state.nodes.len();
+    (0..count)
+        .map(|step| (preferred + step) % count)
+        .find(|&n| state.nodes[n].reaper.is_some())
+        .unwrap_or(preferred % count.max(1))
 }
 
 /// The metalayer's apply loop: applies commits when they are due and the

@@ -43,15 +43,24 @@ impl Logged {
 }
 
 /// Records the events of this crate (all levels) on the current thread.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Capture {
     events: Arc<Mutex<Vec<Logged>>>,
+    most_verbose: Level,
 }
 
 impl Capture {
-    /// Installs the recorder as this thread's default subscriber.
+    /// Installs the recorder (every level) as this thread's default subscriber.
     pub fn install() -> (Capture, tracing::subscriber::DefaultGuard) {
-        let capture = Capture::default();
+        Capture::install_up_to(Level::TRACE)
+    }
+
+    /// Installs the recorder for `most_verbose` and more severe levels.
+    pub fn install_up_to(most_verbose: Level) -> (Capture, tracing::subscriber::DefaultGuard) {
+        let capture = Capture {
+            events: Arc::default(),
+            most_verbose,
+        };
         let guard = tracing::subscriber::set_default(capture.clone());
         (capture, guard)
     }
@@ -97,7 +106,7 @@ impl Visit for Fields<'_> {
 
 impl Subscriber for Capture {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.target().starts_with("quorum_reaper")
+        metadata.target().starts_with("quorum_reaper") && *metadata.level() <= self.most_verbose
     }
 
     fn new_span(&self, _: &Attributes<'_>) -> Id {
