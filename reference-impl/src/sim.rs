@@ -904,19 +904,16 @@ impl SimCluster {
 
     /// Shuts every reaper and the apply loop down, and waits for them.
     pub async fn shutdown(&self) {
-        let reapers: Vec<SimReaper> = {
-            let mut state = self.lock();
-            for node in &mut state.nodes {
-                node.tracked.clear();
+        let nodes = self.lock().nodes.len();
+        for node in 0..nodes {
+            let reaper = {
+                let mut state = self.lock();
+                state.nodes[node].tracked.clear();
+                state.nodes[node].reaper.take()
+            };
+            if let Some(reaper) = reaper {
+                reaper.shutdown().await;
             }
-            state
-                .nodes
-                .iter_mut()
-                .filter_map(|n| n.reaper.take())
-                .collect()
-        };
-        for reaper in reapers {
-            reaper.shutdown().await;
         }
         self.stop_apply.cancel();
         let task = self

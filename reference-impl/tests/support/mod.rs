@@ -42,27 +42,48 @@ impl Logged {
     }
 }
 
-/// Records the events of this crate (all levels) on the current thread.
+/// Records this crate's log events per thread (each paused-time test runs
+/// on its own thread).
+///
+/// One global subscriber, installed once, rather than a scoped default per
+/// test: tracing caches per-callsite interest across threads, and scoped
+/// subscribers coming and going in parallel tests make it drop events.
 #[derive(Clone)]
 pub struct Capture {
     events: Arc<Mutex<Vec<Logged>>>,
-    most_verbose: Level,
+}
+
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<(Capture, Level, bool)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Removes this thread's recorder when dropped.
+pub struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.borrow_mut().take());
+    }
 }
 
 impl Capture {
-    /// Installs the recorder (every level) as this thread's default subscriber.
-    pub fn install() -> (Capture, tracing::subscriber::DefaultGuard) {
-        Capture::install_up_to(Level::TRACE)
+    /// Records every level on this thread.
+    pub fn install() -> (Capture, Installed) {
+        Capture::install_up_to(Level::TRACE, false)
     }
 
-    /// Installs the recorder for `most_verbose` and more severe levels.
-    pub fn install_up_to(most_verbose: Level) -> (Capture, tracing::subscriber::DefaultGuard) {
+    /// Records `most_verbose` and more severe levels on this thread; with
+    /// `echo`, also prints them to stderr.
+    pub fn install_up_to(most_verbose: Level, echo: bool) -> (Capture, Installed) {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            tracing::subscriber::set_global_default(Global).expect("no other global subscriber");
+        });
         let capture = Capture {
             events: Arc::default(),
-            most_verbose,
         };
-        let guard = tracing::subscriber::set_default(capture.clone());
-        (capture, guard)
+        CURRENT.with(|c| *c.borrow_mut() = Some((capture.clone(), most_verbose, echo)));
+        (capture, Installed)
     }
 
     pub fn events(&self) -> Vec<Logged> {
@@ -70,16 +91,15 @@ impl Capture {
     }
 
     pub fn at(&self, level: Level) -> Vec<Logged> {
-        self.events()
-            .into_iter()
-            .filter(|e| e.level == level)
-            .collect()
+        self.events().into_iter().filter(|e| e.level == level).collect()
     }
 
     pub fn clear(&self) {
         self.events.lock().unwrap().clear();
     }
 }
+
+struct Global;
 
 struct Fields<'a>(&'a mut Logged);
 
@@ -104,9 +124,9 @@ impl Visit for Fields<'_> {
     }
 }
 
-impl Subscriber for Capture {
+impl Subscriber for Global {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.target().starts_with("quorum_reaper") && *metadata.level() <= self.most_verbose
+        metadata.target().starts_with("quorum_reaper")
     }
 
     fn new_span(&self, _: &Attributes<'_>) -> Id {
@@ -118,13 +138,25 @@ impl Subscriber for Capture {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
+        let level = *event.metadata().level();
+        let Some((capture, most_verbose, echo)) = CURRENT.with(|c| c.borrow().clone()) else {
+            return;
+        };
+        if level > most_verbose {
+            return;
+        }
         let mut logged = Logged {
-            level: *event.metadata().level(),
+            level,
             message: String::new(),
             fields: HashMap::new(),
         };
         event.record(&mut Fields(&mut logged));
-        self.events.lock().unwrap().push(logged);
+        if echo {
+            let mut fields: Vec<_> = logged.fields.iter().collect();
+            fields.sort();
+            eprintln!("{level:>5} {} {fields:?}", logged.message);
+        }
+        capture.events.lock().unwrap().push(logged);
     }
 
     fn enter(&self, _: &Id) {}
