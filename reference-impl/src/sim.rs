@@ -181,6 +181,8 @@ pub struct SimSetup {
 
 /// One simulated replica of a consumer.
 pub struct SimConsumer {
+    /// Unique per instance ever made.
+    serial: usize,
     key: String,
     node: usize,
     assignment: Option<AssignmentId>,
@@ -325,6 +327,8 @@ struct State {
     nodes: Vec<Node>,
     /// Every instance ever made, for the final checks.
     instances: Vec<Arc<SimConsumer>>,
+    /// The same, by assignment.
+    by_assignment: HashMap<AssignmentId, Vec<Arc<SimConsumer>>>,
     /// Ground truth for "idle": last activity per assignment, and thresholds.
     last_active_ms: HashMap<AssignmentId, u64>,
     threshold_ms: HashMap<AssignmentId, u64>,
@@ -364,6 +368,7 @@ impl SimCluster {
                 consumers: BTreeMap::new(),
                 nodes: Vec::new(),
                 instances: Vec::new(),
+                by_assignment: HashMap::new(),
                 last_active_ms: HashMap::new(),
                 threshold_ms: HashMap::new(),
                 removed: HashSet::new(),
@@ -475,6 +480,7 @@ impl SimCluster {
         let instances: Vec<Arc<SimConsumer>> = (0..state.nodes.len())
             .map(|node| {
                 Arc::new(SimConsumer {
+                    serial: state.instances.len() + node,
                     key: key.to_owned(),
                     node,
                     assignment: state.clustered.then_some(assignment),
@@ -491,6 +497,7 @@ impl SimCluster {
             }
         }
         state.instances.extend(instances.iter().cloned());
+        state.by_assignment.insert(assignment, instances.clone());
         instances
     }
 
@@ -768,9 +775,9 @@ impl SimCluster {
             );
         }
         let closed = state
-            .instances
-            .iter()
-            .any(|i| i.node == node && i.assignment == Some(assignment) && i.is_closed());
+            .by_assignment
+            .get(&assignment)
+            .is_some_and(|all| all.iter().any(|i| i.node == node && i.is_closed()));
         if closed {
             self.note(
                 &mut state,
@@ -1020,13 +1027,21 @@ impl SimCluster {
             .collect()
     }
 
-    /// Instances other than the cluster's own bookkeeping still referenced
-    /// (after shutdown, only the cluster should hold them).
+    /// Instances referenced by anything but the cluster's own bookkeeping:
+    /// after shutdown, no reaper task or entry may still hold one.
     pub fn instances_held_elsewhere(&self) -> usize {
-        self.lock()
+        let state = self.lock();
+        let is_current = |i: &SimConsumer| {
+            state.consumers.get(&i.key).is_some_and(|m| {
+                let current = m.instances.get(i.node);
+                current.is_some_and(|c| c.serial == i.serial)
+            })
+        };
+        // Held by `instances` and `by_assignment`, and `consumers` if current.
+        state
             .instances
             .iter()
-            .filter(|i| Arc::strong_count(i) > 2)
+            .filter(|i| Arc::strong_count(i) > 2 + usize::from(is_current(i)))
             .count()
     }
 

@@ -261,6 +261,7 @@ async fn replaced_assignment_forces_local_cleanup_and_spares_the_new_consumer() 
         .find(|e| e.field("outcome") == Some("forced_after_assignment_change"))
         .expect("the forced path warns");
     assert_eq!(warning.field("consumer"), Some("c"));
+    drop(old_instance);
     finish(&sim).await;
 }
 

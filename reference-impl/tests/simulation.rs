@@ -221,7 +221,8 @@ fn run_seed(seed: u64, verbose: bool) -> Run {
         .start_paused(true)
         .build()
         .expect("runtime");
-    let (logs, _guard) = Capture::install_up_to(if verbose { Level::DEBUG } else { Level::WARN }, verbose);
+    let (logs, _guard) =
+        Capture::install_up_to(if verbose { Level::DEBUG } else { Level::WARN }, verbose);
     runtime.block_on(async {
         let start = Instant::now();
         let sim = SimCluster::start(plan.setup.clone());

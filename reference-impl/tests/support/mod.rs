@@ -91,7 +91,10 @@ impl Capture {
     }
 
     pub fn at(&self, level: Level) -> Vec<Logged> {
-        self.events().into_iter().filter(|e| e.level == level).collect()
+        self.events()
+            .into_iter()
+            .filter(|e| e.level == level)
+            .collect()
     }
 
     pub fn clear(&self) {
