@@ -13,13 +13,16 @@
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::sleep_until;
+use tokio_util::sync::CancellationToken;
 
 use crate::broker::{Consumer, Metalayer};
 use crate::config::Config;
@@ -31,7 +34,7 @@ use crate::reaper::{Entry, Observer, Shared};
 /// Ready items handled per kind before the driver yields.
 const BATCH: usize = 512;
 /// Unregistered entries tolerated in the heap before it is compacted.
-const MIN_GARBAGE_TO_COMPACT: usize = 1024;
+pub(crate) const MIN_GARBAGE_TO_COMPACT: usize = 1024;
 /// The timer's deadline when nothing is scheduled.
 const IDLE_WAIT: Duration = Duration::from_secs(24 * 3600);
 
@@ -73,6 +76,38 @@ pub(crate) struct Driver<M, C: Consumer> {
     tasks: JoinSet<Finished>,
     running: HashMap<Id, Due<C>>,
     inbox_open: bool,
+    /// Wakes nothing: the first, inline poll of a gated delete needs a waker,
+    /// and a run that has to wait is spawned, which polls it again.
+    first_poll_waker: Waker,
+}
+
+/// A waker that does nothing (see `Driver::first_poll_waker`).
+struct FirstPoll;
+
+impl Wake for FirstPoll {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// One run of the gated delete, owning what it borrows.
+async fn run_gated_delete<M, C>(
+    shared: Arc<Shared>,
+    metalayer: Arc<M>,
+    config: Arc<Config>,
+    entry: Arc<Entry<C>>,
+    stop: CancellationToken,
+) -> Finished
+where
+    M: Metalayer<C::Key>,
+    C: Consumer,
+{
+    let job = Job {
+        metalayer: metalayer.as_ref(),
+        entry: entry.as_ref(),
+        shared: shared.as_ref(),
+        config: config.as_ref(),
+        stop: &stop,
+    };
+    gated_delete(&job).await
 }
 
 impl<M, C> Driver<M, C>
@@ -98,6 +133,7 @@ where
             tasks: JoinSet::new(),
             running: HashMap::new(),
             inbox_open: true,
+            first_poll_waker: Waker::from(Arc::new(FirstPoll)),
         }
     }
 
@@ -122,6 +158,7 @@ where
                         self.track(entry);
                     }
                 }
+                () = self.shared.compaction_due.notified() => {}
                 () = &mut timer => {}
             }
         }
@@ -166,6 +203,9 @@ where
         }
         self.compact_if_mostly_garbage();
         self.summarize_folded_warnings();
+        self.shared
+            .scheduled
+            .store(self.deadlines.len(), Ordering::Relaxed);
         worked
     }
 
@@ -193,6 +233,7 @@ where
             tracing::trace!(consumer = %due.entry.consumer.key(), "unregistered consumer dropped");
             self.shared.release(&due.entry);
         } else if idle_deadline > now_ms {
+            self.shared.rechecked.fetch_add(1, Ordering::Relaxed);
             let at_ms = idle_deadline.max(due.at_ms);
             self.deadlines.push(Due { at_ms, ..due });
         } else if self.tasks.len() < self.config.max_in_flight {
@@ -203,34 +244,43 @@ where
         }
     }
 
+    /// Runs the gated delete for an expired consumer. Its first steps are
+    /// synchronous (standalone delete, re-arm while the metalayer is down,
+    /// ...), so it is polled once here and becomes a task only if it has to
+    /// wait: a mass expiry spawns tasks only for the deletes that wait for a
+    /// commit.
     fn start_gated_delete(&mut self, due: Due<C>) {
-        let stop = self.shared.shutdown.child_token();
-        self.shared
-            .running_lock()
-            .insert(due.entry.id, stop.clone());
-        if due.entry.is_unregistered() {
-            // Unregistered while it waited for a slot (or just now).
-            stop.cancel();
+        let stop = CancellationToken::new();
+        let mut run = Box::pin(run_gated_delete(
+            self.shared.clone(),
+            self.metalayer.clone(),
+            self.config.clone(),
+            due.entry.clone(),
+            stop.clone(),
+        ));
+        match run
+            .as_mut()
+            .poll(&mut Context::from_waker(&self.first_poll_waker))
+        {
+            Poll::Ready(finished) => self.conclude(due, finished),
+            Poll::Pending => {
+                // From now on unregistering cancels the run; if it happened
+                // while we polled, cancel it now.
+                self.shared
+                    .running_lock()
+                    .insert(due.entry.id, stop.clone());
+                if due.entry.is_unregistered() {
+                    stop.cancel();
+                }
+                // The runtime polls it again at once, with a real waker.
+                let handle = self.tasks.spawn(run);
+                self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
+                self.running.insert(handle.id(), due);
+            }
         }
-        let shared = self.shared.clone();
-        let metalayer = self.metalayer.clone();
-        let config = self.config.clone();
-        let entry = due.entry.clone();
-        let handle = self.tasks.spawn(async move {
-            let job = Job {
-                metalayer: metalayer.as_ref(),
-                entry: entry.as_ref(),
-                shared: shared.as_ref(),
-                config: config.as_ref(),
-                stop: &stop,
-            };
-            gated_delete(&job).await
-        });
-        self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.running.insert(handle.id(), due);
     }
 
-    /// A gated delete ended: log it, tell the observer, re-arm or let go.
+    /// A spawned gated delete ended.
     fn finish(&mut self, joined: Result<(Id, Finished), JoinError>) {
         let (id, finished) = match joined {
             Ok((id, finished)) => (id, finished),
@@ -248,11 +298,20 @@ where
                 )
             }
         };
-        let Some(due) = self.running.remove(&id) else {
-            return tracing::error!(task = %id, "finished gated delete was not known to the driver");
-        };
-        self.shared.running_lock().remove(&due.entry.id);
-        self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        match self.running.remove(&id) {
+            Some(due) => {
+                self.shared.running_lock().remove(&due.entry.id);
+                self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+                self.conclude(due, finished);
+            }
+            None => {
+                tracing::error!(task = %id, "finished gated delete was not known to the driver")
+            }
+        }
+    }
+
+    /// Logs a finished run, tells the observer, then re-arms or lets go.
+    fn conclude(&mut self, due: Due<C>, finished: Finished) {
         self.shared.finished.fetch_add(1, Ordering::Relaxed);
         if finished.outcome.deleted() {
             self.shared.deleted.fetch_add(1, Ordering::Relaxed);
@@ -373,6 +432,7 @@ where
             self.shared.release(&due.entry);
         }
         self.shared.queued.store(0, Ordering::Relaxed);
+        self.shared.scheduled.store(0, Ordering::Relaxed);
         tracing::debug!(
             left,
             "reaper stopped; consumers still tracked were left alone"

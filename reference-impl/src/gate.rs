@@ -22,8 +22,8 @@ pub(crate) struct Job<'a, M, C> {
     pub(crate) entry: &'a Entry<C>,
     pub(crate) shared: &'a Shared,
     pub(crate) config: &'a Config,
-    /// Cancelled on shutdown (it is a child of the shutdown token) and when the
-    /// broker unregisters the consumer.
+    /// Cancelled when the broker unregisters the consumer (shutdown is
+    /// `shared.shutdown`).
     pub(crate) stop: &'a CancellationToken,
 }
 
@@ -48,7 +48,7 @@ where
     let done = |outcome: Outcome, proposals: u32| Finished { outcome, proposals };
 
     // 1. Someone else has already acted, or this replica may not.
-    if job.stop.is_cancelled() {
+    if job.shared.shutdown.is_cancelled() || job.stop.is_cancelled() {
         return done(job.why_stopped(), 0);
     }
     if consumer.is_closed() {
@@ -103,6 +103,7 @@ where
         tokio::select! {
             biased;
             () = &mut quit => return done(Outcome::DeletedByMetalayer, proposals),
+            () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
             () = job.stop.cancelled() => return done(job.why_stopped(), proposals),
             () = &mut timer => {}
         }
@@ -170,6 +171,7 @@ where
         tokio::select! {
             biased;
             () = &mut quit => return done(Outcome::DeletedByMetalayer, proposals),
+            () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
             () = job.stop.cancelled() => return done(job.why_stopped(), proposals),
             () = &mut timer => {}
         }
@@ -179,7 +181,7 @@ where
 }
 
 impl<M, C: Consumer> Job<'_, M, C> {
-    /// Why the stop token fired.
+    /// Why the run was told to stop.
     fn why_stopped(&self) -> Outcome {
         if self.shared.shutdown.is_cancelled() {
             Outcome::StoppedShutdown

@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::{Consumer, Metalayer};
 use crate::config::Config;
-use crate::driver::Driver;
+use crate::driver::{Driver, MIN_GARBAGE_TO_COMPACT};
 use crate::outcome::Report;
 use crate::pace::{duration_ms, Clock, Pacer, WarningGate};
 
@@ -61,6 +61,12 @@ pub struct Stats {
     pub in_flight: usize,
     /// Expired consumers waiting for a free slot.
     pub queued: usize,
+    /// Consumers waiting for their deadline in the driver's heap (includes
+    /// unregistered ones not dropped yet).
+    pub scheduled: usize,
+    /// Deadlines that came up for a consumer touched since, and were pushed
+    /// back (the lazy re-check).
+    pub rechecked: u64,
     /// Runs of the gated delete finished.
     pub finished: u64,
     /// Consumers deleted (locally, by the metalayer or forcibly).
@@ -108,9 +114,13 @@ pub(crate) struct Shared {
     pub(crate) running: Mutex<HashMap<u64, CancellationToken>>,
     /// Unregistered entries the driver still holds (compacted when many).
     pub(crate) garbage: AtomicUsize,
+    /// Wakes the driver when enough garbage piled up to be worth a compaction.
+    pub(crate) compaction_due: Notify,
     pub(crate) tracked: AtomicUsize,
     pub(crate) in_flight: AtomicUsize,
     pub(crate) queued: AtomicUsize,
+    pub(crate) scheduled: AtomicUsize,
+    pub(crate) rechecked: AtomicU64,
     pub(crate) finished: AtomicU64,
     pub(crate) deleted: AtomicU64,
     pub(crate) proposals: AtomicU64,
@@ -164,9 +174,12 @@ where
             ),
             running: Mutex::new(HashMap::new()),
             garbage: AtomicUsize::new(0),
+            compaction_due: Notify::new(),
             tracked: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             queued: AtomicUsize::new(0),
+            scheduled: AtomicUsize::new(0),
+            rechecked: AtomicU64::new(0),
             finished: AtomicU64::new(0),
             deleted: AtomicU64::new(0),
             proposals: AtomicU64::new(0),
@@ -219,6 +232,8 @@ where
             tracked: s.tracked.load(Ordering::Relaxed),
             in_flight: s.in_flight.load(Ordering::Relaxed),
             queued: s.queued.load(Ordering::Relaxed),
+            scheduled: s.scheduled.load(Ordering::Relaxed),
+            rechecked: s.rechecked.load(Ordering::Relaxed),
             finished: s.finished.load(Ordering::Relaxed),
             deleted: s.deleted.load(Ordering::Relaxed),
             proposals: s.proposals.load(Ordering::Relaxed),
@@ -265,7 +280,10 @@ impl<C: Consumer> Tracked<C> {
             Ordering::Acquire,
         );
         if was.is_ok() {
-            self.shared.garbage.fetch_add(1, Ordering::Relaxed);
+            let garbage = self.shared.garbage.fetch_add(1, Ordering::Relaxed) + 1;
+            if garbage % MIN_GARBAGE_TO_COMPACT == 0 {
+                self.shared.compaction_due.notify_one();
+            }
             if let Some(stop) = self.shared.running_lock().get(&self.entry.id) {
                 stop.cancel();
             }

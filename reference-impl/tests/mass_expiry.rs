@@ -57,16 +57,13 @@ async fn mass_expiry_is_paced_and_logs_stay_short() {
         "{} warnings for one outage",
         warnings.len()
     );
-    let summary = warnings
+    // The folded ones are counted, on the next warning let through or in a summary.
+    let folded: u64 = warnings
         .iter()
-        .find(|w| w.message.contains("folded"))
-        .expect("a summary of the folded warnings");
-    let folded: u64 = summary
-        .field("metalayer_not_ready")
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(folded > 50_000, "{summary:?}");
+        .filter_map(|w| w.field("folded_similar").or(w.field("metalayer_not_ready")))
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum();
+    assert!(folded > 2 * CONSUMERS as u64, "only {folded} folded");
     assert_eq!(
         sim.ghosts().len(),
         2 * CONSUMERS,
@@ -89,7 +86,7 @@ async fn mass_expiry_is_paced_and_logs_stay_short() {
     let busiest = per_second.values().copied().max().unwrap_or(0);
     assert!(busiest <= 5_000 + 200, "{busiest} proposals in one second");
     assert_eq!(per_second.values().sum::<u64>(), CONSUMERS as u64);
-    sim.violations().iter().for_each(|v| panic!("{v}"));
+    assert_eq!(sim.violations(), Vec::<String>::new());
     sim.shutdown().await;
     assert_eq!(
         tokio::runtime::Handle::current()

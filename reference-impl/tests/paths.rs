@@ -465,3 +465,22 @@ async fn rejected_proposals_count_as_attempts_and_are_retried() {
     assert_eq!(sim.outcomes("c"), [Outcome::DeletedByMetalayer]);
     finish(&sim).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn churn_is_compacted_before_the_deadlines_come_up() {
+    let sim = cluster(2);
+    for i in 0..3_000 {
+        sim.create_consumer(&format!("c{i}"), Duration::from_secs(3600), 0);
+    }
+    sleep(Duration::from_millis(10)).await;
+    assert_eq!(sim.stats()[0].tracked, 3_000);
+    // Leadership moves away: node 0 unregisters all of them.
+    for i in 0..3_000 {
+        assert!(sim.move_leader(&format!("c{i}"), 1));
+    }
+    sleep(Duration::from_millis(10)).await;
+    let node0 = sim.stats()[0];
+    assert_eq!((node0.tracked, node0.scheduled), (0, 0), "{node0:?}");
+    assert_eq!(sim.stats()[1].tracked, 3_000);
+    finish(&sim).await;
+}
