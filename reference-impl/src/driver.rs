@@ -348,37 +348,58 @@ where
         });
     }
 
+    /// Every finished run is logged with the consumer's key, the number of
+    /// proposals (`attempt`) and the outcome. Anomalies warn; the warnings a
+    /// mass event repeats go through a gate that folds them into counts.
     fn log_outcome(&self, due: &Due<C>, finished: &Finished) {
         let key = due.entry.consumer.key();
-        let assignment = due.entry.consumer.assignment().map(|a| a.raft_index());
+        let assignment = match due.entry.consumer.assignment() {
+            Some(id) => id.to_string(),
+            None => "none".to_owned(),
+        };
         let attempt = finished.proposals;
-        let outcome = &finished.outcome;
-        let name = outcome.name();
-        match outcome {
+        let outcome = finished.outcome.name();
+        match &finished.outcome {
             Outcome::ForcedAfterAssignmentChange { change } => tracing::warn!(consumer = %key,
-                assignment, attempt, outcome = name, change = ?change,
+                assignment = %assignment, attempt, outcome, change = %change,
                 "inactive consumer forcibly cleaned up locally: its assignment changed while it stayed open"),
             Outcome::Rearmed {
                 reason: RearmReason::MetalayerUnavailable,
             } => {
-                let recheck = self.config.unavailable_delay(due.rearms);
-                match self
-                    .shared
-                    .unavailable_warnings
-                    .admit(self.shared.clock.now_ms())
-                {
-                    Admit::Log { folded } => tracing::warn!(consumer = %key, assignment, attempt,
-                        outcome = name, recheck_in = ?recheck, folded_similar = folded,
-                        "inactive consumer kept: the metalayer is not ready; its check is re-armed"),
-                    Admit::Fold => tracing::debug!(consumer = %key, assignment, attempt,
-                        outcome = name, recheck_in = ?recheck,
-                        "inactive consumer kept: the metalayer is not ready; its check is re-armed"),
+                let recheck_in = self.config.unavailable_delay(due.rearms);
+                let now = self.shared.clock.now_ms();
+                match self.shared.unavailable_warnings.admit(now) {
+                    Admit::Log { folded } => {
+                        tracing::warn!(consumer = %key, assignment = %assignment, attempt,
+                        outcome, recheck_in = ?recheck_in, folded_similar = folded,
+                        "inactive consumer kept: the metalayer is not ready; its check is re-armed")
+                    }
+                    Admit::Fold => {
+                        tracing::debug!(consumer = %key, assignment = %assignment, attempt,
+                        outcome, recheck_in = ?recheck_in,
+                        "inactive consumer kept: the metalayer is not ready; its check is re-armed")
+                    }
                 }
             }
-            Outcome::Rearmed { reason } => tracing::info!(consumer = %key, assignment, attempt,
-                outcome = name, reason = ?reason, "inactive consumer's check re-armed"),
-            _ => tracing::debug!(consumer = %key, assignment, attempt, outcome = name,
-                detail = %outcome, "gated delete finished"),
+            Outcome::Rearmed { reason } => {
+                tracing::info!(consumer = %key, assignment = %assignment, attempt,
+                outcome, reason = ?reason, "inactive consumer's check re-armed")
+            }
+            Outcome::DeletedLocally { reason } => {
+                tracing::debug!(consumer = %key, assignment = %assignment,
+                attempt, outcome, reason = ?reason, "inactive consumer deleted locally")
+            }
+            Outcome::DeletedByMetalayer => {
+                tracing::debug!(consumer = %key, assignment = %assignment, attempt,
+                outcome, "inactive consumer deleted by the metalayer")
+            }
+            Outcome::StoppedConsumerClosed
+            | Outcome::StoppedShutdown
+            | Outcome::StoppedLostLeadership
+            | Outcome::StoppedUnregistered => {
+                tracing::debug!(consumer = %key, assignment = %assignment,
+                attempt, outcome, "gated delete stopped without deleting")
+            }
         }
     }
 
@@ -434,8 +455,8 @@ where
         self.shared.queued.store(0, Ordering::Relaxed);
         self.shared.scheduled.store(0, Ordering::Relaxed);
         tracing::debug!(
-            left,
-            "reaper stopped; consumers still tracked were left alone"
+            still_tracked = left,
+            "reaper stopped (tracked consumers are left alone)"
         );
     }
 }

@@ -58,32 +58,17 @@ where
         return done(Outcome::StoppedLostLeadership, 0);
     }
     if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
-        return done(
-            Outcome::Rearmed {
-                reason: RearmReason::ActiveAgain,
-            },
-            0,
-        );
+        return done(Outcome::rearmed(RearmReason::ActiveAgain), 0);
     }
 
     // 2. Nothing to coordinate: delete here, now.
     if !job.metalayer.is_clustered() {
         consumer.delete_locally();
-        return done(
-            Outcome::DeletedLocally {
-                reason: LocalReason::Standalone,
-            },
-            0,
-        );
+        return done(Outcome::deleted_locally(LocalReason::Standalone), 0);
     }
     let Some(held) = consumer.assignment() else {
         consumer.delete_locally();
-        return done(
-            Outcome::DeletedLocally {
-                reason: LocalReason::NotAssigned,
-            },
-            0,
-        );
+        return done(Outcome::deleted_locally(LocalReason::NotAssigned), 0);
     };
 
     // 3. Clustered: propose, then wait for the apply path to stop the consumer,
@@ -93,13 +78,13 @@ where
     let timer = sleep_until(Instant::now());
     tokio::pin!(timer);
     let mut backoff = job.config.initial_backoff;
+    let mut waited = Duration::ZERO;
     let mut proposals: u32 = 0;
     loop {
         // 3a. Wait for a proposal slot (mass expiry must not flood the metalayer).
         let slot = job.shared.pacer.reserve(job.shared.clock.now_nanos());
-        timer
-            .as_mut()
-            .reset(job.shared.clock.instant_at_nanos(slot));
+        let slot = job.shared.clock.instant_at_nanos(slot);
+        timer.as_mut().reset(slot);
         tokio::select! {
             biased;
             () = &mut quit => return done(Outcome::DeletedByMetalayer, proposals),
@@ -117,49 +102,38 @@ where
         }
         if !job.metalayer.is_ready() {
             // Never a silent return: the driver warns and re-checks later.
-            let reason = RearmReason::MetalayerUnavailable;
-            return done(Outcome::Rearmed { reason }, proposals);
-        }
-        if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
             return done(
-                Outcome::Rearmed {
-                    reason: RearmReason::ActiveAgain,
-                },
+                Outcome::rearmed(RearmReason::MetalayerUnavailable),
                 proposals,
             );
+        }
+        if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
+            return done(Outcome::rearmed(RearmReason::ActiveAgain), proposals);
         }
         match job.metalayer.assignment(key) {
             None if proposals == 0 => {
                 consumer.delete_locally();
-                return done(
-                    Outcome::DeletedLocally {
-                        reason: LocalReason::NoAssignment,
-                    },
-                    0,
-                );
+                return done(Outcome::deleted_locally(LocalReason::NoAssignment), 0);
             }
             None => {
                 consumer.delete_locally();
-                let change = AssignmentChange::Gone;
-                return done(Outcome::ForcedAfterAssignmentChange { change }, proposals);
+                return done(Outcome::forced(AssignmentChange::Gone), proposals);
             }
             Some(current) if !current.same_identity(held) => {
                 consumer.delete_locally();
                 let change = AssignmentChange::Replaced { by: current };
-                return done(Outcome::ForcedAfterAssignmentChange { change }, proposals);
+                return done(Outcome::forced(change), proposals);
             }
             Some(_) => {}
         }
         if proposals == job.config.max_attempts {
-            return done(
-                Outcome::Rearmed {
-                    reason: RearmReason::NotCommitted,
-                },
-                proposals,
-            );
+            return done(Outcome::rearmed(RearmReason::NotCommitted), proposals);
         }
 
         // 3c. Propose deleting exactly the assignment this instance came from.
+        if proposals > 0 {
+            job.warn_not_cleaned_up(proposals, waited);
+        }
         proposals += 1;
         let forwarded = job.metalayer.forward_delete_proposal(key, held);
         job.shared.count_proposal();
@@ -175,7 +149,7 @@ where
             () = job.stop.cancelled() => return done(job.why_stopped(), proposals),
             () = &mut timer => {}
         }
-        job.warn_not_cleaned_up(proposals, backoff);
+        waited = backoff;
         backoff = next_backoff(backoff, job.config.max_backoff);
     }
 }

@@ -50,6 +50,15 @@ pub enum AssignmentChange {
     Replaced { by: AssignmentId },
 }
 
+impl fmt::Display for AssignmentChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AssignmentChange::Gone => f.write_str("gone"),
+            AssignmentChange::Replaced { by } => write!(f, "replaced by {by}"),
+        }
+    }
+}
+
 /// Why the check was queued again instead of finishing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RearmReason {
@@ -65,6 +74,18 @@ pub enum RearmReason {
 }
 
 impl Outcome {
+    pub fn deleted_locally(reason: LocalReason) -> Outcome {
+        Outcome::DeletedLocally { reason }
+    }
+
+    pub fn forced(change: AssignmentChange) -> Outcome {
+        Outcome::ForcedAfterAssignmentChange { change }
+    }
+
+    pub fn rearmed(reason: RearmReason) -> Outcome {
+        Outcome::Rearmed { reason }
+    }
+
     /// A short stable name, used as the `outcome` field of log records.
     pub fn name(&self) -> &'static str {
         match self {
@@ -95,7 +116,7 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::DeletedLocally { reason } => write!(f, "deleted locally ({reason:?})"),
             Outcome::ForcedAfterAssignmentChange { change } => {
-                write!(f, "forcibly deleted locally (assignment {change:?})")
+                write!(f, "forcibly deleted locally (assignment {change})")
             }
             Outcome::Rearmed { reason } => write!(f, "re-armed ({reason:?})"),
             other => f.write_str(other.name()),

@@ -349,7 +349,11 @@ pub struct SimCluster {
     stop_apply: CancellationToken,
     apply_task: Mutex<Option<JoinHandle<()>>>,
     self_weak: Weak<SimCluster>,
+    on_event: Mutex<Option<EventHook>>,
 }
+
+/// Called with every [`SimEvent`] as it happens (time in milliseconds).
+pub type EventHook = Box<dyn Fn(u64, &SimEvent) + Send>;
 
 impl SimCluster {
     /// Builds the cluster and starts every node's reaper and the metalayer's
@@ -382,6 +386,7 @@ impl SimCluster {
             stop_apply: CancellationToken::new(),
             apply_task: Mutex::new(None),
             self_weak: self_weak.clone(),
+            on_event: Mutex::new(None),
         });
         for node in 0..setup.nodes.max(1) {
             let metalayer = Arc::new(SimMetalayer {
@@ -423,7 +428,21 @@ impl SimCluster {
     }
 
     fn push(&self, state: &mut State, event: SimEvent) {
-        state.history.push((self.now_ms(), event));
+        let now = self.now_ms();
+        if let Some(hook) = self
+            .on_event
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            hook(now, &event);
+        }
+        state.history.push((now, event));
+    }
+
+    /// Calls `hook` with every event from now on (the demo prints them).
+    pub fn set_event_hook(&self, hook: EventHook) {
+        *self.on_event.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
     }
 
     // ----- what the broker does -------------------------------------------------
