@@ -219,19 +219,22 @@ async fn bench_reaper(n: usize) -> Row {
     drop(handles);
     reaper.shutdown().await;
 
-    // Lazy re-check: every consumer touched before its deadline comes up.
+    // Lazy re-check: every consumer touched before its deadline comes up,
+    // all deadlines at one instant.
     let reaper: Reaper<Standalone, BenchConsumer> =
         Reaper::start(Arc::new(Standalone), config.clone());
-    let threshold = Duration::from_secs(3);
+    let deadline = Instant::now() + Duration::from_secs(5);
     let handles: Vec<Tracked<BenchConsumer>> = all
         .iter()
-        .map(|c| reaper.register(c.clone(), threshold).expect("running"))
+        .map(|c| {
+            let threshold = deadline.saturating_duration_since(Instant::now());
+            reaper.register(c.clone(), threshold).expect("running")
+        })
         .collect();
-    let first_deadline = Instant::now() + threshold - Duration::from_millis(50);
     until(|| reaper.stats().scheduled == n).await;
     sleep(Duration::from_millis(1100)).await;
     handles.iter().for_each(Tracked::touch);
-    sleep_until(first_deadline).await;
+    sleep_until(deadline).await;
     let started = StdInstant::now();
     until(|| reaper.stats().rechecked as usize == n).await;
     row.rechecks_per_sec = Some(per_sec(n, started.elapsed()));

@@ -14,6 +14,7 @@
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -258,12 +259,25 @@ where
             due.entry.clone(),
             stop.clone(),
         ));
-        match run
-            .as_mut()
-            .poll(&mut Context::from_waker(&self.first_poll_waker))
-        {
-            Poll::Ready(finished) => self.conclude(due, finished),
-            Poll::Pending => {
+        // The broker's code runs in this poll: a panic in it must not take the
+        // driver (and every other consumer's tracking) down.
+        let mut context = Context::from_waker(&self.first_poll_waker);
+        let first_poll = catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(&mut context)));
+        match first_poll {
+            Ok(Poll::Ready(finished)) => self.conclude(due, finished),
+            Err(_) => {
+                tracing::error!(consumer = %due.entry.consumer.key(),
+                    "gated delete panicked; the consumer will be checked again");
+                let outcome = Outcome::rearmed(RearmReason::Panicked);
+                self.conclude(
+                    due,
+                    Finished {
+                        outcome,
+                        proposals: 0,
+                    },
+                );
+            }
+            Ok(Poll::Pending) => {
                 // From now on unregistering cancels the run; if it happened
                 // while we polled, cancel it now.
                 self.shared

@@ -48,7 +48,8 @@ where
     let done = |outcome: Outcome, proposals: u32| Finished { outcome, proposals };
 
     // 1. Someone else has already acted, or this replica may not.
-    if job.shared.shutdown.is_cancelled() || job.stop.is_cancelled() {
+    if job.shared.shutdown.is_cancelled() || job.stop.is_cancelled() || job.entry.is_unregistered()
+    {
         return done(job.why_stopped(), 0);
     }
     if consumer.is_closed() {
@@ -94,6 +95,9 @@ where
         }
 
         // 3b. Check everything again right before proposing.
+        if job.entry.is_unregistered() {
+            return done(job.why_stopped(), proposals);
+        }
         if consumer.is_closed() {
             return done(Outcome::StoppedConsumerClosed, proposals);
         }

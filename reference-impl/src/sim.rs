@@ -609,6 +609,15 @@ impl SimCluster {
         true
     }
 
+    /// The leader stops tracking the consumer while it stays open and leader
+    /// (say its inactivity threshold was removed). Returns whether it was tracked.
+    pub fn untrack(&self, key: &str) -> bool {
+        let mut state = self.lock();
+        let leader = state.consumers.get(key).map(|m| m.leader);
+        let tracked = leader.and_then(|leader| state.nodes[leader].tracked.remove(key));
+        tracked.map(|t| t.unregister()).is_some()
+    }
+
     /// Deletes and re-creates the consumer under the same name (a new
     /// identity). With `stale_left_open`, the old leader instance misses the
     /// change and stays open: only the forced path can clean it up.

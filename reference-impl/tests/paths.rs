@@ -484,3 +484,28 @@ async fn churn_is_compacted_before_the_deadlines_come_up() {
     assert_eq!(sim.stats()[1].tracked, 3_000);
     finish(&sim).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn untracked_while_queued_for_a_slot_is_not_deleted() {
+    let mut config = fast_config();
+    config.max_in_flight = 1;
+    let sim = SimCluster::start(SimSetup {
+        nodes: 1,
+        clustered: true,
+        seed: 3,
+        reaper: config,
+    });
+    sim.set_faults(lossy());
+    sim.create_consumer("first", THRESHOLD, 0);
+    sim.create_consumer("second", THRESHOLD, 0);
+    sleep(THRESHOLD + Duration::from_millis(500)).await;
+    assert_eq!(sim.stats()[0].queued, 1, "second waits for the only slot");
+    // The broker stops tracking it while it stays open and leader.
+    assert!(sim.untrack("second"));
+    sim.set_faults(Faults::default());
+    sleep(Duration::from_secs(2)).await;
+    assert_eq!(sim.outcomes("first"), [Outcome::DeletedByMetalayer]);
+    assert_eq!(sim.outcomes("second"), [Outcome::StoppedUnregistered]);
+    assert!(!sim.instance("second", 0).unwrap().is_closed());
+    finish(&sim).await;
+}

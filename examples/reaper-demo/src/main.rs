@@ -329,7 +329,7 @@ async fn main() {
             sleep(THRESHOLD + Duration::from_secs(45)).await;
             sim.set_ready(true);
             let back = Instant::now();
-            while sim.ghosts().len() > 0 {
+            while !sim.ghosts().is_empty() {
                 sleep(Duration::from_secs(1)).await;
             }
             let mut per_second = std::collections::BTreeMap::<u64, u64>::new();
