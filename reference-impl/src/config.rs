@@ -48,6 +48,17 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Raises the knobs that would stall the reaper at zero (no slot, no
+    /// attempt, no proposal rate) to one.
+    pub fn normalized(mut self) -> Config {
+        self.max_in_flight = self.max_in_flight.max(1);
+        self.max_attempts = self.max_attempts.max(1);
+        self.proposals_per_second = self.proposals_per_second.max(1);
+        self.proposal_burst = self.proposal_burst.max(1);
+        self.max_backoff = self.max_backoff.max(self.initial_backoff);
+        self
+    }
+
     /// The wait after the `attempt`-th proposal: `initial`, then
     /// `min(d * 2, max)`.
     pub fn backoff_after(&self, attempt: u32) -> Duration {

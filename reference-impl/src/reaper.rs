@@ -163,6 +163,7 @@ where
         config: Config,
         observer: Option<Observer<C::Key>>,
     ) -> Reaper<M, C> {
+        let config = config.normalized();
         let shared = Arc::new(Shared {
             clock: Clock::start(),
             shutdown: CancellationToken::new(),

@@ -306,20 +306,27 @@ fn env_u64(name: &str) -> Option<u64> {
 
 /// Runs this test's share of the seeds, reporting every failing seed.
 fn run_share(share: u64, of: u64) {
-    if let Some(seed) = env_u64("REAPER_SIM_SEED") {
-        if share == 0 {
-            let run = run_seed(seed, true);
-            for (at, event) in &run.history {
-                eprintln!("{:>9.3}s {event:?}", *at as f64 / 1000.0);
-            }
-            assert!(
-                run.violations.is_empty(),
-                "seed {seed}: {:#?}",
-                run.violations
-            );
-        }
-        return;
+    match env_u64("REAPER_SIM_SEED") {
+        Some(seed) if share == 0 => replay_one(seed),
+        Some(_) => eprintln!("REAPER_SIM_SEED is set: the other share replays it"),
+        None => run_many(share, of),
     }
+}
+
+/// Replays one seed verbosely: the reaper's log, then the history.
+fn replay_one(seed: u64) {
+    let run = run_seed(seed, true);
+    for (at, event) in &run.history {
+        eprintln!("{:>9.3}s {event:?}", *at as f64 / 1000.0);
+    }
+    assert!(
+        run.violations.is_empty(),
+        "seed {seed}: {:#?}",
+        run.violations
+    );
+}
+
+fn run_many(share: u64, of: u64) {
     let seeds = env_u64("REAPER_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS);
     let mut failures = Vec::new();
     for seed in (0..seeds).filter(|s| s % of == share) {

@@ -142,24 +142,23 @@ impl Subscriber for Global {
 
     fn event(&self, event: &Event<'_>) {
         let level = *event.metadata().level();
-        let Some((capture, most_verbose, echo)) = CURRENT.with(|c| c.borrow().clone()) else {
-            return;
-        };
-        if level > most_verbose {
-            return;
+        let recorder = CURRENT.with(|c| c.borrow().clone());
+        if let Some((capture, _, echo)) =
+            recorder.filter(|(_, most_verbose, _)| level <= *most_verbose)
+        {
+            let mut logged = Logged {
+                level,
+                message: String::new(),
+                fields: HashMap::new(),
+            };
+            event.record(&mut Fields(&mut logged));
+            if echo {
+                let mut fields: Vec<_> = logged.fields.iter().collect();
+                fields.sort();
+                eprintln!("{level:>5} {} {fields:?}", logged.message);
+            }
+            capture.events.lock().unwrap().push(logged);
         }
-        let mut logged = Logged {
-            level,
-            message: String::new(),
-            fields: HashMap::new(),
-        };
-        event.record(&mut Fields(&mut logged));
-        if echo {
-            let mut fields: Vec<_> = logged.fields.iter().collect();
-            fields.sort();
-            eprintln!("{level:>5} {} {fields:?}", logged.message);
-        }
-        capture.events.lock().unwrap().push(logged);
     }
 
     fn enter(&self, _: &Id) {}
