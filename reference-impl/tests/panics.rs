@@ -86,6 +86,7 @@ async fn a_panicking_delete_is_rearmed_and_the_driver_keeps_going() {
     let observer: Observer<String> =
         Arc::new(move |r: &Report<String>| sink.lock().unwrap().push(r.clone()));
     let config = Config {
+        initial_backoff: Duration::from_secs(1),
         max_backoff: Duration::from_secs(8),
         ..Config::default()
     };
