@@ -1,0 +1,184 @@
+//! The gated delete: one explicit state machine, read top to bottom.
+//!
+//! Every exit is a typed [`Outcome`]; the driver logs it with the consumer's
+//! key and the number of proposals, and re-arms the check when the outcome is
+//! `Rearmed`. Nothing here deletes on scope exit: each delete is a visible
+//! call on the one path that is allowed to make it.
+
+use std::time::Duration;
+
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{Consumer, Metalayer};
+use crate::config::{next_backoff, Config};
+use crate::outcome::{AssignmentChange, LocalReason, Outcome, RearmReason};
+use crate::pace::Admit;
+use crate::reaper::{Entry, Shared};
+
+/// Everything one run of the gated delete needs, borrowed from the driver's task.
+pub(crate) struct Job<'a, M, C> {
+    pub(crate) metalayer: &'a M,
+    pub(crate) entry: &'a Entry<C>,
+    pub(crate) shared: &'a Shared,
+    pub(crate) config: &'a Config,
+    /// Cancelled when the broker unregisters the consumer (shutdown is
+    /// `shared.shutdown`).
+    pub(crate) stop: &'a CancellationToken,
+}
+
+/// What one run ended with, and how many proposals it forwarded.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) outcome: Outcome,
+    pub(crate) proposals: u32,
+}
+
+/// Deletes one inactive consumer: locally when nothing needs coordinating,
+/// otherwise only once the metalayer has committed the delete.
+///
+/// The consumer's check has already fired (it was idle past its threshold).
+pub(crate) async fn gated_delete<M, C>(job: &Job<'_, M, C>) -> Finished
+where
+    M: Metalayer<C::Key>,
+    C: Consumer,
+{
+    let consumer = job.entry.consumer.as_ref();
+    let key = consumer.key();
+    let done = |outcome: Outcome, proposals: u32| Finished { outcome, proposals };
+
+    // 1. Someone else has already acted, or this replica may not.
+    if job.shared.shutdown.is_cancelled() || job.stop.is_cancelled() || job.entry.is_unregistered()
+    {
+        return done(job.why_stopped(), 0);
+    }
+    if consumer.is_closed() {
+        return done(Outcome::StoppedConsumerClosed, 0);
+    }
+    if !consumer.is_leader() {
+        return done(Outcome::StoppedLostLeadership, 0);
+    }
+    if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
+        return done(Outcome::rearmed(RearmReason::ActiveAgain), 0);
+    }
+
+    // 2. Nothing to coordinate: delete here, now.
+    if !job.metalayer.is_clustered() {
+        consumer.delete_locally();
+        return done(Outcome::deleted_locally(LocalReason::Standalone), 0);
+    }
+    let Some(held) = consumer.assignment() else {
+        consumer.delete_locally();
+        return done(Outcome::deleted_locally(LocalReason::NotAssigned), 0);
+    };
+
+    // 3. Clustered: propose, then wait for the apply path to stop the consumer,
+    //    proposing again with backoff until something decides the matter.
+    let quit = consumer.quit();
+    tokio::pin!(quit);
+    let timer = sleep_until(Instant::now());
+    tokio::pin!(timer);
+    let mut backoff = job.config.initial_backoff;
+    let mut waited = Duration::ZERO;
+    let mut proposals: u32 = 0;
+    loop {
+        // 3a. Wait for a proposal slot (mass expiry must not flood the metalayer).
+        let slot = job.shared.pacer.reserve(job.shared.clock.now_nanos());
+        let slot = job.shared.clock.instant_at_nanos(slot);
+        timer.as_mut().reset(slot);
+        tokio::select! {
+            biased;
+            () = &mut quit => return done(Outcome::DeletedByMetalayer, proposals),
+            () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
+            () = job.stop.cancelled() => return done(job.why_stopped(), proposals),
+            () = &mut timer => {}
+        }
+
+        // 3b. Check everything again right before proposing.
+        if job.entry.is_unregistered() {
+            return done(job.why_stopped(), proposals);
+        }
+        if consumer.is_closed() {
+            return done(Outcome::StoppedConsumerClosed, proposals);
+        }
+        if !consumer.is_leader() {
+            return done(Outcome::StoppedLostLeadership, proposals);
+        }
+        if !job.metalayer.is_ready() {
+            // Never a silent return: the driver warns and re-checks later.
+            return done(
+                Outcome::rearmed(RearmReason::MetalayerUnavailable),
+                proposals,
+            );
+        }
+        if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
+            return done(Outcome::rearmed(RearmReason::ActiveAgain), proposals);
+        }
+        match job.metalayer.assignment(key) {
+            None if proposals == 0 => {
+                consumer.delete_locally();
+                return done(Outcome::deleted_locally(LocalReason::NoAssignment), 0);
+            }
+            None => {
+                consumer.delete_locally();
+                return done(Outcome::forced(AssignmentChange::Gone), proposals);
+            }
+            Some(current) if !current.same_identity(held) => {
+                consumer.delete_locally();
+                let change = AssignmentChange::Replaced { by: current };
+                return done(Outcome::forced(change), proposals);
+            }
+            Some(_) => {}
+        }
+        if proposals == job.config.max_attempts {
+            return done(Outcome::rearmed(RearmReason::NotCommitted), proposals);
+        }
+
+        // 3c. Propose deleting exactly the assignment this instance came from.
+        if proposals > 0 {
+            job.warn_not_cleaned_up(proposals, waited);
+        }
+        proposals += 1;
+        let forwarded = job.metalayer.forward_delete_proposal(key, held);
+        job.shared.count_proposal();
+        tracing::debug!(consumer = %key, attempt = proposals, assignment = %held,
+            forwarded = ?forwarded, "inactive consumer: delete proposed to the metalayer");
+
+        // 3d. Wait for the commit (seen as the consumer's quit), or the backoff.
+        timer.as_mut().reset(Instant::now() + backoff);
+        tokio::select! {
+            biased;
+            () = &mut quit => return done(Outcome::DeletedByMetalayer, proposals),
+            () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
+            () = job.stop.cancelled() => return done(job.why_stopped(), proposals),
+            () = &mut timer => {}
+        }
+        waited = backoff;
+        backoff = next_backoff(backoff, job.config.max_backoff);
+    }
+}
+
+impl<M, C: Consumer> Job<'_, M, C> {
+    /// Why the run was told to stop.
+    fn why_stopped(&self) -> Outcome {
+        if self.shared.shutdown.is_cancelled() {
+            Outcome::StoppedShutdown
+        } else if !self.entry.consumer.is_leader() {
+            Outcome::StoppedLostLeadership
+        } else {
+            Outcome::StoppedUnregistered
+        }
+    }
+
+    /// "Not cleaned up, retrying", through the warning gate.
+    fn warn_not_cleaned_up(&self, attempt: u32, waited: Duration) {
+        let key = self.entry.consumer.key();
+        match self.shared.retry_warnings.admit(self.shared.clock.now_ms()) {
+            Admit::Log { folded } => tracing::warn!(consumer = %key, attempt, waited = ?waited,
+                folded_similar = folded,
+                "inactive consumer not cleaned up by the metalayer yet, proposing again"),
+            Admit::Fold => tracing::debug!(consumer = %key, attempt, waited = ?waited,
+                "inactive consumer not cleaned up by the metalayer yet, proposing again"),
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! # quorum-reaper
+//!
+//! Deletes inactive consumers safely in a replicated broker: locally when
+//! nothing needs coordinating, and in clustered mode only after the metalayer
+//! has committed the delete. It is the corrected form of nats-server's
+//! `deleteNotActive` after PR #7792, with the review's remaining findings fixed:
+//!
+//! - no delete on scope exit: each delete is an explicit call on the one path
+//!   allowed to make it ([`Outcome`] says which);
+//! - no silent return when the cluster or metalayer is not ready: a warning,
+//!   and the consumer's check is re-armed (no ghost consumers);
+//! - a closed consumer stops the retrying (no endless "not cleaned up");
+//! - assignments are compared by [`AssignmentId`], never by pointer or whole
+//!   value, and the delete proposal carries that identity (no ABA);
+//! - one pinned timer per waiting delete, reset rather than re-allocated, and
+//!   nothing outlives [`Reaper::shutdown`];
+//! - a mass expiry is paced (bounded in-flight deletes, proposals per second)
+//!   and its warnings are folded into summaries.
+//!
+//! The broker implements [`Metalayer`] and [`Consumer`], starts a [`Reaper`],
+//! [`register`](Reaper::register)s each consumer it leads and
+//! [`touch`](Tracked::touch)es it on activity.
+//!
+//! With the `sim` feature, [`sim`] provides an in-memory cluster with fault
+//! injection, used by the tests, the benchmark and the demo.
+
+mod broker;
+mod config;
+mod driver;
+mod gate;
+mod outcome;
+mod pace;
+mod reaper;
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use broker::{AssignmentId, Consumer, Metalayer, ProposeError};
+pub use config::{next_backoff, Config};
+pub use outcome::{AssignmentChange, LocalReason, Outcome, RearmReason, Report};
+pub use reaper::{Observer, Reaper, ReaperStopped, Stats, Tracked};
