@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use lifecycle_macros::quorum_gated_delete;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -38,6 +39,10 @@ pub(crate) struct Finished {
 /// otherwise only once the metalayer has committed the delete.
 ///
 /// The consumer's check has already fired (it was idle past its threshold).
+/// `#[quorum_gated_delete]` holds this function to lifecycle-lint's rules at
+/// every build: no delete on scope exit, no restarting timers, no silent
+/// early return, no assignment compared by pointer.
+#[quorum_gated_delete]
 pub(crate) async fn gated_delete<M, C>(job: &Job<'_, M, C>) -> Finished
 where
     M: Metalayer<C::Key>,
