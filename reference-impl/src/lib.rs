@@ -35,9 +35,9 @@ mod reaper;
 pub mod sim;
 
 pub use broker::{AssignmentId, Consumer, Metalayer, ProposeError};
+pub use config::{next_backoff, Config};
 /// The compile-time check this crate puts on its own gated delete, for the
 /// broker's functions that delete what needs consensus (see lifecycle-macros).
 pub use lifecycle_macros::quorum_gated_delete;
-pub use config::{next_backoff, Config};
 pub use outcome::{AssignmentChange, LocalReason, Outcome, RearmReason, Report};
 pub use reaper::{Observer, Reaper, ReaperStopped, Stats, Tracked};
