@@ -282,7 +282,7 @@ impl<C: Consumer> Tracked<C> {
         );
         if was.is_ok() {
             let garbage = self.shared.garbage.fetch_add(1, Ordering::Relaxed) + 1;
-            if garbage % MIN_GARBAGE_TO_COMPACT == 0 {
+            if garbage.is_multiple_of(MIN_GARBAGE_TO_COMPACT) {
                 self.shared.compaction_due.notify_one();
             }
             if let Some(stop) = self.shared.running_lock().get(&self.entry.id) {
