@@ -63,6 +63,16 @@ impl CrateFacts {
     pub fn deleting_drop_types(&self) -> impl Iterator<Item = &str> {
         self.deleting_drops.keys().map(String::as_str)
     }
+
+    /// Every deleting type with what its `Drop` calls (for caches to store).
+    pub fn deleting_drops(&self) -> impl Iterator<Item = (&str, &DeletingDrop)> {
+        self.deleting_drops.iter().map(|(t, d)| (t.as_str(), d))
+    }
+
+    /// Records a deleting type (for caches to restore).
+    pub fn insert_deleting_drop(&mut self, type_name: String, drop: DeletingDrop) {
+        self.deleting_drops.insert(type_name, drop);
+    }
 }
 
 struct Collect<'a> {

@@ -27,6 +27,7 @@ pub mod facts;
 pub mod finding;
 pub mod gated;
 pub mod macro_bodies;
+pub mod prefilter;
 pub mod rules;
 pub mod syntax;
 pub mod vocabulary;

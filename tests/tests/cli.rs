@@ -122,7 +122,10 @@ fn exit_codes() {
 
 #[test]
 fn a_file_that_does_not_parse_is_reported_and_the_rest_are_still_linted() {
-    let run = lint(&fixture("broken"), &[".", "--format", "short"]);
+    let run = lint(
+        &fixture("broken"),
+        &[".", "--format", "short", "--parse-all"],
+    );
     assert_eq!(run.code, 1);
     insta::assert_snapshot!("broken_short", run.stdout);
     assert!(
@@ -142,6 +145,22 @@ fn a_file_that_does_not_parse_is_reported_and_the_rest_are_still_linted() {
     );
     assert!(
         run.stderr.contains("2 files could not be linted"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn files_with_nothing_any_rule_looks_for_are_not_parsed_unless_asked() {
+    let run = lint(&fixture("broken"), &[".", "--format", "short"]);
+    assert!(
+        !run.stdout.contains("parse_error.rs"),
+        "skipped unparsed:\n{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("reaper.rs:"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("(1 with nothing any rule looks for)"),
         "{}",
         run.stderr
     );

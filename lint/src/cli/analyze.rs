@@ -1,17 +1,30 @@
-//! The pipeline: read → parse → gather crate facts → run rules → locate.
+//! The pipeline: scan (hash, crate facts) → pre-filter → parse → rules → locate.
 //!
-//! Files are processed on a rayon pool. `proc_macro2::Span` is not `Send`,
-//! so each worker maps spans to positions before handing results back, and
-//! clears proc-macro2's per-thread source map after every file so memory
-//! stays bounded by one file's tree per thread.
+//! Files are processed on a rayon pool in two passes. The first reads every
+//! file once to hash it and, for files that mention `Drop`, gathers the
+//! crate facts (from the cache when the content is unchanged). The second
+//! lints each file: from the cache when its content, the settings and the
+//! crate facts are unchanged; otherwise the pre-filter decides which rules
+//! the file can need, and a file that needs none is not parsed at all.
+//!
+//! `proc_macro2::Span` is not `Send`, so each worker maps spans to positions
+//! before handing results back, and clears proc-macro2's per-thread source
+//! map after every file so memory stays bounded by one file's tree per thread.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
+use super::cache::{self, Cache, CachedFinding, CachedResult, Entry};
 use super::location::{LineIndex, Position, Region};
-use crate::{check_file, CrateFacts, Finding, Level, Options, Rule, RuleInfo, Vocabulary, RULES};
+use super::progress::Progress;
+use crate::facts::DeletingDrop;
+use crate::prefilter::Prefilter;
+use crate::rules::rule;
+use crate::{check_file, CrateFacts, Level, Options, Rule, RuleInfo, Vocabulary, RULES};
 
 /// Worker threads get a big stack: syn recurses once per nesting level, and
 /// machine-generated code nests deeply.
@@ -30,7 +43,7 @@ pub struct Report {
     pub help: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ProblemKind {
     /// The file is not valid Rust syntax.
     Parse,
@@ -65,24 +78,63 @@ pub struct Settings {
     /// The level each rule runs at; `Allow` rules are not run at all.
     pub level_of: fn(&RuleInfo) -> Level,
     pub jobs: usize,
+    /// Skip files (and rules) that cannot match; off only to verify it.
+    pub prefilter: bool,
+    /// Where to keep the result cache, if anywhere.
+    pub cache_dir: Option<PathBuf>,
+    /// Show a progress bar (a terminal, and not CI).
+    pub progress: bool,
+}
+
+impl Settings {
+    /// Everything besides file contents that findings depend on.
+    fn digest(&self, rules: &[Rule]) -> String {
+        let levels: Vec<String> = RULES
+            .iter()
+            .map(|r| format!("{}={}", r.info.id, (self.level_of)(r.info)))
+            .collect();
+        let words: Vec<&str> = crate::vocabulary::Word::ALL
+            .iter()
+            .map(|w| self.vocabulary.pattern(*w))
+            .collect();
+        let rules: Vec<&str> = rules.iter().map(|r| r.info.id).collect();
+        format!(
+            "{levels:?}|{words:?}|{rules:?}|prefilter={}",
+            self.prefilter
+        )
+    }
 }
 
 #[derive(Debug, Default)]
 pub struct Analysis {
     pub files_checked: usize,
+    /// Files the pre-filter found no rule for, so they were not parsed.
+    pub files_skipped: usize,
+    /// Files whose result came from the cache.
+    pub files_cached: usize,
     pub findings: Vec<Report>,
     pub problems: Vec<Problem>,
     /// The text of every file with a finding, for renderers that show snippets.
-    pub sources: std::collections::BTreeMap<String, Arc<str>>,
+    pub sources: BTreeMap<String, Arc<str>>,
+    /// Why the cache could not be written, if it could not.
+    pub cache_warning: Option<String>,
 }
 
-enum FileResult {
-    Linted {
-        path: String,
-        text: Option<Arc<str>>,
-        findings: Vec<Report>,
-    },
-    Failed(Problem),
+/// The first pass's view of one file.
+struct Scan {
+    shown: String,
+    /// `None` when the file could not be read (the second pass reports it).
+    hash: Option<u64>,
+    facts: Vec<(String, String)>,
+}
+
+/// The second pass's result for one file.
+struct Linted {
+    result: CachedResult,
+    /// Parsed or not (the pre-filter found no rule for it).
+    parsed: bool,
+    from_cache: bool,
+    text: Option<Arc<str>>,
 }
 
 pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, String> {
@@ -96,31 +148,89 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
         .copied()
         .filter(|r| (settings.level_of)(r.info) != Level::Allow)
         .collect();
-    Ok(pool.install(|| {
-        let facts = gather_facts(files, &settings.vocabulary);
+    let key = cache::key(&settings.digest(&rules));
+    let old = match &settings.cache_dir {
+        Some(dir) => cache::load(dir, &key),
+        None => Cache::default(),
+    };
+    let progress = Progress::new(settings.progress, files.len() as u64 * 2);
+
+    pool.install(|| {
+        let scans: Vec<Scan> = files
+            .par_iter()
+            .map(|path| {
+                let scan = scan(path, &old, &settings.vocabulary);
+                progress.tick();
+                scan
+            })
+            .collect();
+        let mut facts = CrateFacts::default();
+        for (type_name, delete_call) in scans.iter().flat_map(|s| &s.facts) {
+            facts.insert_deleting_drop(
+                type_name.clone(),
+                DeletingDrop {
+                    delete_call: delete_call.clone(),
+                },
+            );
+        }
+        let facts_digest = cache::content_hash(
+            format!("{:?}", facts.deleting_drops().collect::<Vec<_>>()).as_bytes(),
+        );
+        let results_usable = old.facts_digest == facts_digest;
+        let prefilter = settings
+            .prefilter
+            .then(|| Prefilter::new(&rules, &settings.vocabulary, &facts));
         let options = Options {
             rules: &rules,
             ..Options::new(&settings.vocabulary, &facts)
         };
-        let results: Vec<FileResult> = files
+        let linted: Vec<Linted> = files
             .par_iter()
-            .map(|path| lint_one(path, &options, settings.level_of))
+            .zip(&scans)
+            .map(|(path, scan)| {
+                let cached = scan
+                    .hash
+                    .filter(|_| results_usable)
+                    .and_then(|hash| old.files.get(&scan.shown).filter(|e| e.hash == hash))
+                    .and_then(|e| e.result.clone());
+                let linted = match cached {
+                    Some(result) => Linted {
+                        text: needs_text(&result)
+                            .then(|| std::fs::read_to_string(path).ok().map(Arc::from))
+                            .flatten(),
+                        result,
+                        parsed: true,
+                        from_cache: true,
+                    },
+                    None => lint_one(path, &options, prefilter.as_ref()),
+                };
+                progress.tick();
+                linted
+            })
             .collect();
+        progress.finish();
+
         let mut analysis = Analysis::default();
-        for result in results {
-            match result {
-                FileResult::Linted {
-                    path,
-                    text,
-                    findings,
-                } => {
-                    analysis.files_checked += 1;
-                    if let Some(text) = text {
-                        analysis.sources.insert(path, text);
+        let mut new = Cache::new(key.clone(), facts_digest);
+        for (scan, linted) in scans.into_iter().zip(linted) {
+            collect(&mut analysis, &scan.shown, &linted, settings.level_of);
+            if let Some(hash) = scan.hash {
+                let result = (!matches!(
+                    &linted.result,
+                    CachedResult::Problem {
+                        kind: ProblemKind::Io,
+                        ..
                     }
-                    analysis.findings.extend(findings);
-                }
-                FileResult::Failed(problem) => analysis.problems.push(problem),
+                ))
+                .then_some(linted.result);
+                new.files.insert(
+                    scan.shown,
+                    Entry {
+                        hash,
+                        facts: scan.facts,
+                        result,
+                    },
+                );
             }
         }
         analysis
@@ -129,64 +239,163 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
         analysis
             .problems
             .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
-        analysis
-    }))
+        if let Some(dir) = &settings.cache_dir {
+            analysis.cache_warning = cache::save(dir, &new).err();
+        }
+        Ok(analysis)
+    })
 }
 
-/// First pass: the types whose `Drop` deletes, across all files. Only files
-/// that mention `Drop` can contribute, so only those are parsed here.
-fn gather_facts(files: &[PathBuf], vocabulary: &Vocabulary) -> CrateFacts {
-    files
-        .par_iter()
-        .filter_map(|path| {
-            let text = read_source(path).ok()?;
-            if !text.contains("Drop") {
-                return None;
+/// Adds one file's result to the analysis.
+fn collect(
+    analysis: &mut Analysis,
+    shown: &str,
+    linted: &Linted,
+    level_of: fn(&RuleInfo) -> Level,
+) {
+    match &linted.result {
+        CachedResult::Findings(findings) => {
+            analysis.files_checked += 1;
+            analysis.files_skipped += usize::from(!linted.parsed);
+            analysis.files_cached += usize::from(linted.from_cache);
+            for f in findings {
+                let Some(rule) = rule(&f.rule) else { continue };
+                analysis.findings.push(Report {
+                    path: shown.to_string(),
+                    rule: rule.info,
+                    level: level_of(rule.info),
+                    region: f.region,
+                    message: f.message.clone(),
+                    labels: f.labels.clone(),
+                    help: f.help.clone(),
+                });
             }
-            let facts = syn::parse_file(&text)
+            if let Some(text) = &linted.text {
+                analysis.sources.insert(shown.to_string(), text.clone());
+            }
+        }
+        CachedResult::Problem {
+            kind,
+            message,
+            position,
+        } => analysis.problems.push(Problem {
+            path: shown.to_string(),
+            kind: *kind,
+            message: message.clone(),
+            position: *position,
+        }),
+    }
+}
+
+fn needs_text(result: &CachedResult) -> bool {
+    matches!(result, CachedResult::Findings(f) if !f.is_empty())
+}
+
+/// First pass: hash the file and gather the facts it contributes (from the
+/// cache when the content is unchanged). Only files that mention `Drop` can
+/// contribute, so only those are parsed here.
+fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary) -> Scan {
+    let shown = super::display_path(path);
+    let Ok(bytes) = std::fs::read(path) else {
+        return Scan {
+            shown,
+            hash: None,
+            facts: Vec::new(),
+        };
+    };
+    let hash = cache::content_hash(&bytes);
+    if let Some(entry) = old.files.get(&shown).filter(|e| e.hash == hash) {
+        let facts = entry.facts.clone();
+        return Scan {
+            shown,
+            hash: Some(hash),
+            facts,
+        };
+    }
+    let facts = match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("Drop") => {
+            let facts = syn::parse_file(text.trim_start_matches('\u{feff}'))
                 .ok()
                 .map(|file| CrateFacts::of_file(&file, vocabulary));
             forget_spans();
             facts
-        })
-        .reduce(CrateFacts::default, |mut a, b| {
-            a.merge(b);
-            a
-        })
+                .map(|f| {
+                    f.deleting_drops()
+                        .map(|(t, d)| (t.to_string(), d.delete_call.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    Scan {
+        shown,
+        hash: Some(hash),
+        facts,
+    }
 }
 
-fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level) -> FileResult {
-    let shown = super::display_path(path);
+/// Second pass for a file not in the cache.
+fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
+    let problem = |kind, message, position| Linted {
+        result: CachedResult::Problem {
+            kind,
+            message,
+            position,
+        },
+        parsed: true,
+        from_cache: false,
+        text: None,
+    };
     let text = match read_source(path) {
         Ok(text) => text,
-        Err(problem) => {
-            return FileResult::Failed(Problem {
-                path: shown,
-                ..problem
-            })
-        }
+        Err((kind, message, position)) => return problem(kind, message, position),
     };
+    let needed: Vec<Rule> = match prefilter {
+        Some(prefilter) => {
+            let set = prefilter.rules_for(&text);
+            options
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| set.contains(*i))
+                .map(|(_, r)| *r)
+                .collect()
+        }
+        None => options.rules.to_vec(),
+    };
+    if needed.is_empty() {
+        return Linted {
+            result: CachedResult::Findings(Vec::new()),
+            parsed: false,
+            from_cache: false,
+            text: None,
+        };
+    }
     let file = match syn::parse_file(&text) {
         Ok(file) => file,
         Err(error) => {
             let position = LineIndex::new(&text).position(error.span().start());
             forget_spans();
-            return FileResult::Failed(Problem {
-                path: shown,
-                kind: ProblemKind::Parse,
-                message: parse_error_message(&error),
-                position: Some(position),
-            });
+            return problem(
+                ProblemKind::Parse,
+                parse_error_message(&error),
+                Some(position),
+            );
         }
     };
-    let findings = check_file(&file, options);
+    let findings = check_file(
+        &file,
+        &Options {
+            rules: &needed,
+            ..*options
+        },
+    );
     let index = LineIndex::new(&text);
-    let reports: Vec<Report> = findings
+    let located: Vec<CachedFinding> = findings
         .into_iter()
-        .map(|f: Finding| Report {
-            path: shown.clone(),
-            rule: f.rule,
-            level: level_of(f.rule),
+        .map(|f| CachedFinding {
+            rule: f.rule.id.to_string(),
             region: index.region(f.span),
             message: f.message,
             labels: f
@@ -199,10 +408,11 @@ fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level
         .collect();
     drop(file);
     forget_spans();
-    FileResult::Linted {
-        path: shown,
-        text: (!reports.is_empty()).then(|| Arc::from(text)),
-        findings: reports,
+    Linted {
+        text: (!located.is_empty()).then(|| Arc::from(text)),
+        result: CachedResult::Findings(located),
+        parsed: true,
+        from_cache: false,
     }
 }
 
@@ -217,28 +427,26 @@ fn parse_error_message(error: &syn::Error) -> String {
 }
 
 /// Reads a file as UTF-8 Rust source, without its byte-order mark.
-fn read_source(path: &Path) -> Result<String, Problem> {
-    let bytes = std::fs::read(path).map_err(|e| Problem {
-        path: String::new(),
-        kind: ProblemKind::Io,
-        message: format!("cannot read: {e}"),
-        position: None,
-    })?;
+fn read_source(path: &Path) -> Result<String, (ProblemKind, String, Option<Position>)> {
+    let bytes =
+        std::fs::read(path).map_err(|e| (ProblemKind::Io, format!("cannot read: {e}"), None))?;
     let mut text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let valid = std::str::from_utf8(valid).unwrap_or_default();
         let line = valid.matches('\n').count() + 1;
         let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Problem {
-            path: String::new(),
-            kind: ProblemKind::Encoding,
-            message: format!("not UTF-8 (invalid byte at line {line}, column {column}); Rust source must be UTF-8"),
-            position: Some(Position {
+        let message = format!(
+            "not UTF-8 (invalid byte at line {line}, column {column}); Rust source must be UTF-8"
+        );
+        (
+            ProblemKind::Encoding,
+            message,
+            Some(Position {
                 line,
                 column,
                 offset: valid.len(),
             }),
-        }
+        )
     })?;
     if text.starts_with('\u{feff}') {
         // Editors do not count the byte-order mark as a column, so neither do we.

@@ -2,8 +2,10 @@
 //! rendering around the I/O-free engine.
 
 mod analyze;
+mod cache;
 mod discover;
 mod location;
+mod progress;
 mod render;
 
 use std::ffi::OsString;
@@ -60,6 +62,15 @@ struct Args {
     /// Do not print the summary line on stderr
     #[arg(short, long)]
     quiet: bool,
+
+    /// Do not read or write the result cache (target/lifecycle-lint/)
+    #[arg(long)]
+    no_cache: bool,
+
+    /// Parse every file, so syntax errors are reported even in files that
+    /// hold nothing any rule looks for (those are skipped unparsed by default)
+    #[arg(long)]
+    parse_all: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,12 +154,22 @@ fn execute(args: &Args) -> Result<u8, String> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    let cache_dir = (!args.no_cache)
+        .then(|| discover::workspace_root(&cwd))
+        .flatten()
+        .map(|root| cache::directory(&root));
     let settings = analyze::Settings {
         vocabulary: Vocabulary::default(),
         level_of: default_level,
         jobs,
+        prefilter: !args.parse_all,
+        cache_dir,
+        progress: progress::wanted() && !args.quiet,
     };
     let mut analysis = analyze::analyze(&files, &settings)?;
+    if let Some(warning) = &analysis.cache_warning {
+        eprintln!("warning: {warning}; continuing without a cache");
+    }
     analysis
         .problems
         .extend(walk_errors.into_iter().map(|e| Problem {

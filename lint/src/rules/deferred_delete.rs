@@ -18,6 +18,7 @@ use crate::engine::Context;
 use crate::facts::DeletingDrop;
 use crate::finding::Finding;
 use crate::macro_bodies::{walk_macro, MacroBody};
+use crate::prefilter::{Needs, Trigger::*};
 use crate::syntax::{any_expr, callee_name, last_segment, macro_name, peel};
 
 declare_rule! {
@@ -95,6 +96,10 @@ declare_rule! {
     /// ```
     INFO = "deferred_delete", Deny, "a delete registered to run on scope exit runs on every exit path"
 }
+
+/// A guard or `defer!` names itself; a deleting `Drop` type is named where
+/// the local is made (constructor, struct literal or type annotation).
+pub const NEEDS: Needs = Needs(&[&[Word("guard"), Word("defer"), DeletingDropType]]);
 
 /// Methods that switch a guard off (or consume it without running it).
 const DISARM_METHODS: &[&str] = &[

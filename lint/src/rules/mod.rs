@@ -8,6 +8,7 @@
 
 use crate::engine::Context;
 use crate::finding::{Finding, Level};
+use crate::prefilter::Needs;
 
 /// Declares a rule's metadata; the doc comment becomes its `--explain` text.
 macro_rules! declare_rule {
@@ -59,6 +60,9 @@ impl RuleInfo {
 pub struct Rule {
     pub info: &'static RuleInfo,
     pub check: fn(&Context<'_>, &mut Vec<Finding>),
+    /// What a file must contain for `check` to have anything to report
+    /// (see [`crate::prefilter`]).
+    pub needs: Needs,
 }
 
 impl std::fmt::Debug for Rule {
@@ -72,18 +76,22 @@ pub static RULES: &[Rule] = &[
     Rule {
         info: &deferred_delete::INFO,
         check: deferred_delete::check,
+        needs: deferred_delete::NEEDS,
     },
     Rule {
         info: &timer_leak::INFO,
         check: timer_leak::check,
+        needs: timer_leak::NEEDS,
     },
     Rule {
         info: &silent_early_return::INFO,
         check: silent_early_return::check,
+        needs: silent_early_return::NEEDS,
     },
     Rule {
         info: &pointer_value_comparison::INFO,
         check: pointer_value_comparison::check,
+        needs: pointer_value_comparison::NEEDS,
     },
 ];
 

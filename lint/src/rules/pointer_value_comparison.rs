@@ -20,6 +20,7 @@ use syn::{BinOp, Expr, FnArg, Macro, Member, Pat, ReturnType, Type, UnOp};
 use crate::engine::Context;
 use crate::finding::Finding;
 use crate::macro_bodies::{walk_macro, MacroBodies, MacroBody};
+use crate::prefilter::{Needs, Trigger::*};
 use crate::syntax::{last_segment, macro_name, path_ends_with, snake_case, snippet, FnUnit};
 use crate::vocabulary::Vocabulary;
 
@@ -95,6 +96,22 @@ declare_rule! {
     Warn,
     "assignments compared by pointer identity, or by pointer in one place and by value in another"
 }
+
+/// Value comparisons are reported only in files that compare by pointer,
+/// and every pointer comparison is spelled with one of these: `ptr_eq`,
+/// `ptr::eq`, `addr_eq`, `as_ptr`, `ptr::from_ref`, or a raw-pointer type
+/// in a cast (`*const`, `*mut`, also with one space).
+pub const NEEDS: Needs = Needs(&[&[
+    Word("ptr_eq"),
+    Word("ptr::eq"),
+    Word("addr_eq"),
+    Word("as_ptr"),
+    Word("ptr::from_ref"),
+    Text("*const"),
+    Text("*mut"),
+    Text("* const"),
+    Text("* mut"),
+]]);
 
 const POINTER_HELP: &str = "compare an explicit identity instead: a generation, revision or raft index \
      kept in the assignment, or a `same_identity(a, b)` helper (name, stream, creation time, group) used \

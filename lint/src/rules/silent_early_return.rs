@@ -11,9 +11,11 @@ use syn::{Arm, Block, Expr, ExprIf, ExprMatch, ExprReturn, Local, Macro, Pat, St
 use crate::engine::Context;
 use crate::finding::Finding;
 use crate::macro_bodies::{walk_macro, MacroBody};
+use crate::prefilter::{Needs, Trigger::*};
 use crate::syntax::{
     callee_name, has_quorum_gated_delete, last_segment, macro_name, snake_case, FnUnit,
 };
+use crate::vocabulary::Word;
 
 declare_rule! {
     /// ## What it flags
@@ -103,6 +105,18 @@ declare_rule! {
     INFO = "silent_early_return", Warn,
     "a lifecycle function returns early, when something it needs is missing, without logging, deleting or re-arming"
 }
+
+/// A `return`, in a function that is lifecycle by its name, by a delete or
+/// proposal in its body, or by `#[quorum_gated_delete]`.
+pub const NEEDS: Needs = Needs(&[
+    &[Word("return")],
+    &[
+        Vocabulary(Word::Lifecycle),
+        Vocabulary(Word::Delete),
+        Vocabulary(Word::Propose),
+        Word("quorum_gated_delete"),
+    ],
+]);
 
 pub fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     let mut owners = None;

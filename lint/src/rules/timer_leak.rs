@@ -13,6 +13,7 @@ use syn::{Block, Expr, ExprIf, ExprMatch, ExprMethodCall, Local, Macro, Pat, Stm
 use crate::engine::Context;
 use crate::finding::Finding;
 use crate::macro_bodies::{BranchKind, MacroBodies, MacroBody, Select, SelectBranch, SelectFlavor};
+use crate::prefilter::{Needs, Trigger::*};
 use crate::syntax::{
     any_expr, last_segment, macro_name, path_ends_with, path_mentions, snake_case,
 };
@@ -145,6 +146,23 @@ declare_rule! {
     /// ```
     INFO = "timer_leak", Warn, "timers made per loop iteration that leak, pile up, fire at once, or never fire"
 }
+
+/// Every form makes a timer by one of these names — `sleep`/`sleep_until`,
+/// `Delay::new`/`delay_for`, `after(..)` and `at(..)` (crossbeam,
+/// `Timer::*`), `tick`, `timeout(..)`/`recv_timeout(..)`/`timeout_at(..)`,
+/// `interval` — or races crossbeam's `default(d)` inside `select!`. Calls
+/// are matched as rustfmt writes them, with no space before `(` or `!`.
+pub const NEEDS: Needs = Needs(&[&[
+    Word("sleep"),
+    Word("delay"),
+    Word("after("),
+    Word("at("),
+    Word("tick"),
+    Word("timeout("),
+    Word("timeout_at("),
+    Word("interval"),
+    Word("select!"),
+]]);
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for function in &cx.functions {
@@ -2199,7 +2217,7 @@ mod tests {
         let file: syn::File = syn::parse_str(src).unwrap();
         let vocabulary = crate::Vocabulary::default();
         let facts = crate::CrateFacts::default();
-        let rules = [crate::Rule { info: &INFO, check }];
+        let rules = [*crate::rules::rule("timer_leak").unwrap()];
         let mut options = crate::Options::new(&vocabulary, &facts);
         options.rules = &rules;
         crate::check_file(&file, &options)

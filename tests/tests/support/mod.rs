@@ -26,10 +26,19 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs `cargo-lifecycle-lint ARGS` in `dir`.
+/// Runs `cargo-lifecycle-lint ARGS --no-cache` in `dir` (the cache has tests
+/// of its own; elsewhere it would only leave files in the fixtures).
 pub fn lint(dir: &Path, args: &[&str]) -> Run {
+    let mut args = args.to_vec();
+    args.push("--no-cache");
+    run_in(dir, &args, &[])
+}
+
+/// Runs `cargo-lifecycle-lint ARGS` in `dir` with extra environment variables.
+pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_lifecycle-lint-under-test"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env_remove("NO_COLOR")
         .output()

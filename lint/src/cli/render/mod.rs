@@ -55,8 +55,23 @@ pub fn summary(analysis: &Analysis, elapsed: Duration) -> String {
             .count()
     };
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut how = Vec::new();
+    if analysis.files_skipped > 0 {
+        how.push(format!(
+            "{} with nothing any rule looks for",
+            analysis.files_skipped
+        ));
+    }
+    if analysis.files_cached > 0 {
+        how.push(format!("{} from the cache", analysis.files_cached));
+    }
+    let how = if how.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", how.join(", "))
+    };
     let mut line = format!(
-        "lifecycle-lint: {} checked in {:.2}s: {}, {}",
+        "lifecycle-lint: {} checked{how} in {:.2}s: {}, {}",
         plural(analysis.files_checked, "file"),
         elapsed.as_secs_f64(),
         plural(count(Level::Deny), "error"),

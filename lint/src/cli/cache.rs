@@ -1,0 +1,125 @@
+//! The result cache: `target/lifecycle-lint/cache.json` under the workspace.
+//!
+//! Per file (by displayed path) it keeps the xxh3 hash of the content, the
+//! crate facts the file contributes, and its result (findings or the reason
+//! it could not be linted). An entry is used only when the content hash
+//! matches. The whole cache is dropped when the tool binary or the settings
+//! (vocabularies, rule levels, pre-filter) differ, and every result — but not
+//! the per-file facts — when the crate's facts as a whole differ, since a
+//! `Drop` impl in one file changes the findings of another.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::analyze::ProblemKind;
+use super::location::{Position, Region};
+
+const FILE_NAME: &str = "cache.json";
+/// Bumped when the layout below changes.
+const FORMAT: u32 = 1;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Cache {
+    format: u32,
+    /// The tool binary and the settings the results were computed with.
+    pub key: String,
+    /// The crate facts the results were computed with.
+    pub facts_digest: u64,
+    pub files: HashMap<String, Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub hash: u64,
+    /// Deleting `Drop` types this file defines: (type, delete call).
+    pub facts: Vec<(String, String)>,
+    /// `None` until the file was linted with the current facts.
+    pub result: Option<CachedResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum CachedResult {
+    Findings(Vec<CachedFinding>),
+    Problem {
+        kind: ProblemKind,
+        message: String,
+        position: Option<Position>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedFinding {
+    pub rule: String,
+    pub region: Region,
+    pub message: String,
+    pub labels: Vec<(Region, String)>,
+    pub help: String,
+}
+
+impl Cache {
+    pub fn new(key: String, facts_digest: u64) -> Cache {
+        Cache {
+            format: FORMAT,
+            key,
+            facts_digest,
+            files: HashMap::new(),
+        }
+    }
+}
+
+/// Where the cache lives for a workspace: `$CARGO_TARGET_DIR/lifecycle-lint`
+/// or `<root>/target/lifecycle-lint`.
+pub fn directory(workspace_root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root.join("target"))
+        .join("lifecycle-lint")
+}
+
+/// Loads the cache in `dir` if it was written with `key`; anything else
+/// (missing, unreadable, another version) is an empty cache.
+pub fn load(dir: &Path, key: &str) -> Cache {
+    let fresh = || Cache::new(key.to_string(), 0);
+    let Ok(text) = std::fs::read(dir.join(FILE_NAME)) else {
+        return fresh();
+    };
+    match serde_json::from_slice::<Cache>(&text) {
+        Ok(cache) if cache.format == FORMAT && cache.key == key => cache,
+        _ => fresh(),
+    }
+}
+
+/// Writes the cache atomically (a temporary file renamed into place), so
+/// an interrupted run never leaves a torn cache behind.
+pub fn save(dir: &Path, cache: &Cache) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let temporary = dir.join(format!("{FILE_NAME}.{}.tmp", std::process::id()));
+    let text = serde_json::to_vec(cache).map_err(|e| e.to_string())?;
+    std::fs::write(&temporary, text)
+        .map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
+    std::fs::rename(&temporary, dir.join(FILE_NAME))
+        .map_err(|e| format!("cannot write the cache in {}: {e}", dir.display()))
+}
+
+/// What the results depend on besides each file's content: the binary
+/// itself (its version, size and modification time, so a rebuilt tool with
+/// changed rules never reuses old results) and the settings.
+pub fn key(settings_digest: &str) -> String {
+    let binary = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            format!("{}:{}", m.len(), modified.map_or(0, |d| d.as_nanos()))
+        })
+        .unwrap_or_default();
+    format!("{}|{binary}|{settings_digest}", env!("CARGO_PKG_VERSION"))
+}
+
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}

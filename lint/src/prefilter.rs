@@ -1,0 +1,318 @@
+//! Skip what cannot match: decide from the raw text which rules can fire.
+//!
+//! Each rule states, as [`Needs`], words a file must contain for the rule
+//! to have anything to report: literal words, the words of a vocabulary, or
+//! the names of the crate's deleting `Drop` types. [`Prefilter`] compiles all
+//! of them into one Aho-Corasick automaton (ASCII case-insensitive, since the
+//! vocabularies match snake_cased identifiers and `ConsumerAssignment`
+//! contains `assignment` only that way) and answers, per file, which rules
+//! to run. A file no rule needs is not parsed at all.
+//!
+//! Needs are necessary conditions, never heuristics: a rule's needs must hold
+//! for every file in which it can report. When a vocabulary's words cannot
+//! be derived (a user pattern like `.*`), the need is taken as always met.
+//! `lint/tests/prefilter.rs` checks that results never change.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
+
+use crate::facts::CrateFacts;
+use crate::rules::Rule;
+use crate::vocabulary::{Vocabulary, Word};
+
+/// One word a rule may need.
+#[derive(Debug, Clone, Copy)]
+pub enum Trigger {
+    /// This text, ASCII case-insensitively, where it starts a word: not
+    /// right after a letter or digit (`at(` in `at(t)`, `crossbeam::at(t)`,
+    /// not in `format(`; `_` counts as a boundary, so `recv_timeout` holds
+    /// `timeout`).
+    Word(&'static str),
+    /// This text, ASCII case-insensitively, anywhere.
+    Text(&'static str),
+    /// Any word of this vocabulary.
+    Vocabulary(Word),
+    /// The name of any type whose `Drop` deletes (from [`CrateFacts`]).
+    DeletingDropType,
+}
+
+/// What a file must contain for a rule to fire: for every group, at least
+/// one of its triggers (a conjunction of disjunctions).
+#[derive(Debug, Clone, Copy)]
+pub struct Needs(pub &'static [&'static [Trigger]]);
+
+/// The rules a file needs, as a bit set over the prefilter's rule list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RuleSet(u64);
+
+impl RuleSet {
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn contains(self, index: usize) -> bool {
+        self.0 & (1 << index) != 0
+    }
+}
+
+/// A trigger resolved to the automaton: always met, or met by any of these pattern ids.
+#[derive(Debug, Clone)]
+enum Resolved {
+    Always,
+    AnyOf(Vec<usize>),
+}
+
+#[derive(Debug)]
+pub struct Prefilter {
+    automaton: AhoCorasick,
+    /// Per pattern: whether it must start a word.
+    word_start: Vec<bool>,
+    /// Per rule: its groups, each resolved.
+    rules: Vec<Vec<Resolved>>,
+}
+
+impl Prefilter {
+    /// Builds the automaton for `rules` with the vocabulary and facts in force.
+    /// `rules` may hold at most 64 rules.
+    pub fn new(rules: &[Rule], vocabulary: &Vocabulary, facts: &CrateFacts) -> Prefilter {
+        assert!(rules.len() <= 64, "a RuleSet holds 64 rules");
+        let mut patterns: Vec<(String, bool)> = Vec::new();
+        let mut id_of = |text: String, word_start: bool| -> usize {
+            let pattern = (text.to_ascii_lowercase(), word_start);
+            match patterns.iter().position(|p| *p == pattern) {
+                Some(id) => id,
+                None => {
+                    patterns.push(pattern);
+                    patterns.len() - 1
+                }
+            }
+        };
+        let mut resolved_rules = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let mut groups = Vec::new();
+            for group in rule.needs.0 {
+                let mut ids = Vec::new();
+                let mut always = false;
+                for trigger in *group {
+                    match trigger {
+                        Trigger::Word(text) => ids.push(id_of(text.to_string(), true)),
+                        Trigger::Text(text) => ids.push(id_of(text.to_string(), false)),
+                        Trigger::Vocabulary(word) => {
+                            match vocabulary_words(vocabulary.pattern(*word)) {
+                                Some(words) => {
+                                    ids.extend(words.into_iter().map(|w| id_of(w, false)))
+                                }
+                                None => always = true,
+                            }
+                        }
+                        Trigger::DeletingDropType => ids.extend(
+                            facts
+                                .deleting_drop_types()
+                                .map(|t| id_of(t.to_string(), true)),
+                        ),
+                    }
+                }
+                groups.push(if always {
+                    Resolved::Always
+                } else {
+                    Resolved::AnyOf(ids)
+                });
+            }
+            resolved_rules.push(groups);
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(patterns.iter().map(|(text, _)| text))
+            .expect("literal patterns always build");
+        Prefilter {
+            automaton,
+            word_start: patterns.iter().map(|(_, w)| *w).collect(),
+            rules: resolved_rules,
+        }
+    }
+
+    /// The rules (by index in the list given to [`Prefilter::new`]) whose needs `text` meets.
+    pub fn rules_for(&self, text: &str) -> RuleSet {
+        let mut seen = vec![false; self.word_start.len()];
+        let bytes = text.as_bytes();
+        // Overlapping search: a shorter word inside a longer one counts too.
+        for found in self.automaton.find_overlapping_iter(text) {
+            let id = found.pattern().as_usize();
+            let starts_word =
+                found.start() == 0 || !bytes[found.start() - 1].is_ascii_alphanumeric();
+            if !self.word_start[id] || starts_word {
+                seen[id] = true;
+            }
+        }
+        let mut set = 0u64;
+        for (index, groups) in self.rules.iter().enumerate() {
+            let met = groups.iter().all(|group| match group {
+                Resolved::Always => true,
+                Resolved::AnyOf(ids) => ids.iter().any(|&id| seen[id]),
+            });
+            if met {
+                set |= 1 << index;
+            }
+        }
+        RuleSet(set)
+    }
+}
+
+/// Texts of which every identifier matching `pattern` (a vocabulary regex,
+/// matched against snake_case forms) contains one, ASCII case-insensitively,
+/// as written in the source. `None` when no finite set is implied.
+///
+/// The snake_case form differs from the source only by lowercase and by the
+/// `_`s it inserts at case changes (`RemoveConsumer` → `remove_consumer`), so
+/// a literal of the regex appears in the source with some of its `_`s
+/// removed: every such variant is a pattern.
+fn vocabulary_words(pattern: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let literals = necessary_literals(&hir)?;
+    Some(
+        literals
+            .iter()
+            .flat_map(|l| underscore_variants(l))
+            .collect(),
+    )
+}
+
+/// Literals one of which every match of `hir` contains.
+fn necessary_literals(hir: &Hir) -> Option<Vec<String>> {
+    if let Some(literals) = affix_literals(hir) {
+        return Some(literals);
+    }
+    match hir.kind() {
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(necessary_literals(branch)?);
+            }
+            Some(all)
+        }
+        // A match of a sequence contains a match of each part: any part's
+        // literals will do; take the part whose shortest literal is longest.
+        HirKind::Concat(parts) => parts
+            .iter()
+            .filter_map(necessary_literals)
+            .max_by_key(|literals| literals.iter().map(String::len).min().unwrap_or(0)),
+        HirKind::Capture(capture) => necessary_literals(&capture.sub),
+        _ => None,
+    }
+}
+
+/// The prefixes of `hir` if they are a finite set of non-empty literals,
+/// else its suffixes, else `None`.
+fn affix_literals(hir: &Hir) -> Option<Vec<String>> {
+    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
+        let mut extractor = Extractor::new();
+        extractor
+            .kind(kind)
+            .limit_total(4096)
+            .limit_literal_len(64)
+            .limit_class(64);
+        let seq = extractor.extract(hir);
+        let Some(literals) = seq.literals() else {
+            continue;
+        };
+        let texts: Option<Vec<String>> = literals
+            .iter()
+            .map(|l| {
+                std::str::from_utf8(l.as_bytes())
+                    .ok()
+                    .map(str::to_ascii_lowercase)
+            })
+            .collect();
+        // An empty literal (or one of only `_`s) would match everywhere.
+        if let Some(texts) =
+            texts.filter(|t| !t.is_empty() && t.iter().all(|t| t.chars().any(|c| c != '_')))
+        {
+            return Some(texts);
+        }
+    }
+    None
+}
+
+/// `remove_consumer` → `remove_consumer`, `removeconsumer`; leading and
+/// trailing `_`s are dropped first (a boundary in the pattern, not a letter).
+fn underscore_variants(literal: &str) -> Vec<String> {
+    let core = literal.trim_matches('_');
+    let parts: Vec<&str> = core.split('_').collect();
+    if parts.len() > 5 {
+        // Too many variants: fall back to the longest part alone.
+        return vec![parts
+            .iter()
+            .max_by_key(|p| p.len())
+            .unwrap_or(&core)
+            .to_string()];
+    }
+    let mut variants = vec![parts[0].to_string()];
+    for part in &parts[1..] {
+        variants = variants
+            .into_iter()
+            .flat_map(|v| [format!("{v}_{part}"), format!("{v}{part}")])
+            .collect();
+    }
+    variants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_words_from_the_default_vocabularies() {
+        let v = Vocabulary::default();
+        let delete = vocabulary_words(v.pattern(Word::Delete)).expect("finite");
+        for word in [
+            "delete",
+            "purge",
+            "reap",
+            "remove_consumer",
+            "removeconsumer",
+            "revoke_lease",
+        ] {
+            assert!(delete.iter().any(|w| w == word), "{word} in {delete:?}");
+        }
+        let lifecycle = vocabulary_words(v.pattern(Word::Lifecycle)).expect("finite");
+        assert!(lifecycle.iter().any(|w| w == "inactive"), "{lifecycle:?}");
+    }
+
+    #[test]
+    fn words_match_where_they_start_a_word_and_vocabularies_inside_identifiers() {
+        use crate::rules::rule;
+        let prefilter = Prefilter::new(
+            &[*rule("timer_leak").unwrap()],
+            &Vocabulary::default(),
+            &CrateFacts::default(),
+        );
+        assert!(prefilter
+            .rules_for("let t = crossbeam_channel::at(deadline);")
+            .contains(0));
+        assert!(prefilter.rules_for("rx.recv_timeout(d)").contains(0));
+        assert!(!prefilter
+            .rules_for("let s = format!(\"{x}\"); v.repeat(3);")
+            .contains(0));
+        let prefilter = Prefilter::new(
+            &[*rule("silent_early_return").unwrap()],
+            &Vocabulary::default(),
+            &CrateFacts::default(),
+        );
+        assert!(prefilter
+            .rules_for("fn f(&self) { if x { return; } self.RemoveConsumer(k) }")
+            .contains(0));
+        assert!(!prefilter
+            .rules_for("fn f(&self) { if x { return; } self.map.get(k) }")
+            .contains(0));
+    }
+
+    #[test]
+    fn a_pattern_without_words_is_always_met() {
+        assert_eq!(vocabulary_words(".*"), None);
+        assert_eq!(vocabulary_words(r"^\w+$"), None);
+    }
+}

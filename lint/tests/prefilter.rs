@@ -1,0 +1,119 @@
+//! The pre-filter must never change findings: every file of this repository
+//! (rule fixtures, examples, the linter's own sources, the macro's UI cases,
+//! the reaper) is linted with all rules and with only the rules the
+//! pre-filter picks, and the findings must be identical.
+//!
+//! `LIFECYCLE_LINT_PREFILTER_CORPUS=/some/dir` adds a directory of real code
+//! (e.g. a cargo registry's `src/`), for a larger check by hand.
+
+use std::path::{Path, PathBuf};
+
+use lifecycle_lint::prefilter::Prefilter;
+use lifecycle_lint::{check_file, CrateFacts, Options, Rule, Vocabulary, RULES};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name == "target" || name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+type Found = Vec<(&'static str, usize, usize, String)>;
+
+fn findings(
+    file: &syn::File,
+    vocabulary: &Vocabulary,
+    facts: &CrateFacts,
+    rules: &[Rule],
+) -> Found {
+    let options = Options {
+        rules,
+        ..Options::new(vocabulary, facts)
+    };
+    let mut found: Found = check_file(file, &options)
+        .into_iter()
+        .map(|f| {
+            (
+                f.rule.id,
+                f.span.start().line,
+                f.span.start().column,
+                f.message,
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn the_prefilter_never_changes_findings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut files = Vec::new();
+    for dir in ["lint", "tests", "examples", "macros", "reference-impl"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    if let Some(extra) = std::env::var_os("LIFECYCLE_LINT_PREFILTER_CORPUS") {
+        rust_files(Path::new(&extra), &mut files);
+    }
+    let vocabulary = Vocabulary::default();
+    let sources: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t)))
+        .collect();
+    let mut facts = CrateFacts::default();
+    for (_, text) in &sources {
+        if let Ok(file) = syn::parse_file(text) {
+            facts.merge(CrateFacts::of_file(&file, &vocabulary));
+        }
+    }
+    let prefilter = Prefilter::new(RULES, &vocabulary, &facts);
+    let (mut compared, mut skipped, mut with_findings) = (0, 0, 0);
+    for (path, text) in &sources {
+        let Ok(file) = syn::parse_file(text) else {
+            continue;
+        };
+        let all = findings(&file, &vocabulary, &facts, RULES);
+        let set = prefilter.rules_for(text);
+        let picked: Vec<Rule> = RULES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| set.contains(*i))
+            .map(|(_, r)| *r)
+            .collect();
+        skipped += usize::from(picked.is_empty());
+        with_findings += usize::from(!all.is_empty());
+        let filtered = if picked.is_empty() {
+            Vec::new()
+        } else {
+            findings(&file, &vocabulary, &facts, &picked)
+        };
+        assert_eq!(
+            all,
+            filtered,
+            "{}: the pre-filter changed the findings",
+            path.display()
+        );
+        compared += 1;
+        proc_macro2::extra::invalidate_current_thread_spans();
+    }
+    assert!(
+        compared > 200 && with_findings > 60,
+        "corpus too small: {compared} files, {with_findings} with findings"
+    );
+    assert!(skipped > 0, "the pre-filter skipped nothing");
+    eprintln!("{compared} files compared, {with_findings} with findings, {skipped} skipped by the pre-filter");
+}
