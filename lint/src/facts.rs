@@ -11,8 +11,9 @@ use syn::visit::Visit;
 use syn::{Expr, ImplItem, Item};
 
 use crate::macro_bodies::MacroBodies;
+use crate::prefilter::{Needs, Trigger::*};
 use crate::syntax::{any_expr, callee_name, last_segment};
-use crate::vocabulary::Vocabulary;
+use crate::vocabulary::{Vocabulary, Word};
 
 /// A type whose `Drop` impl calls a delete-like function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,10 @@ pub struct CrateFacts {
 }
 
 impl CrateFacts {
+    /// What a file must contain to contribute facts: a `Drop` impl whose
+    /// body calls a delete-like function (see [`crate::prefilter`]).
+    pub const NEEDS: Needs = Needs(&[&[Regex(r"\bDrop\s+for\b")], &[Vocabulary(Word::Delete)]]);
+
     /// Gathers facts from every file of a crate.
     pub fn collect<'f>(
         files: impl IntoIterator<Item = &'f syn::File>,

@@ -3,10 +3,12 @@
 //! Each rule states, as [`Needs`], words a file must contain for the rule
 //! to have anything to report: literal words, the words of a vocabulary, or
 //! the names of the crate's deleting `Drop` types. [`Prefilter`] compiles all
-//! of them into one Aho-Corasick automaton (ASCII case-insensitive, since the
-//! vocabularies match snake_cased identifiers and `ConsumerAssignment`
-//! contains `assignment` only that way) and answers, per file, which rules
-//! to run. A file no rule needs is not parsed at all.
+//! of them into one Aho-Corasick automaton and answers, per file, which
+//! rules to run. A file no rule needs is not parsed at all. Literal words
+//! match exactly as written (Windows bindings are full of `Sleep` and
+//! `TIMEOUT`, which no rule looks for); vocabulary words match ASCII
+//! case-insensitively, since the vocabularies match snake_cased identifiers
+//! and `ConsumerAssignment` contains `assignment` only that way.
 //!
 //! Needs are necessary conditions, never heuristics: a rule's needs must hold
 //! for every file in which it can report. When a vocabulary's words cannot
@@ -24,13 +26,16 @@ use crate::vocabulary::{Vocabulary, Word};
 /// One word a rule may need.
 #[derive(Debug, Clone, Copy)]
 pub enum Trigger {
-    /// This text, ASCII case-insensitively, where it starts a word: not
-    /// right after a letter or digit (`at(` in `at(t)`, `crossbeam::at(t)`,
-    /// not in `format(`; `_` counts as a boundary, so `recv_timeout` holds
-    /// `timeout`).
+    /// This text, exactly, where it starts a word: not right after a letter
+    /// or digit (`at(` in `at(t)`, `crossbeam::at(t)`, not in `format(`; `_`
+    /// counts as a boundary, so `recv_timeout` holds `timeout`).
     Word(&'static str),
-    /// This text, ASCII case-insensitively, anywhere.
+    /// This text, exactly, anywhere.
     Text(&'static str),
+    /// A match of this regex: for shapes that whitespace may split
+    /// (`return ;`, `as *const`). Searched only when the rule's other groups
+    /// are met, so it costs little.
+    Regex(&'static str),
     /// Any word of this vocabulary.
     Vocabulary(Word),
     /// The name of any type whose `Drop` deletes (from [`CrateFacts`]).
@@ -55,18 +60,43 @@ impl RuleSet {
     }
 }
 
+/// What a pattern's match must also satisfy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Check {
+    exact_case: bool,
+    word_start: bool,
+}
+
+const EXACT_WORD: Check = Check {
+    exact_case: true,
+    word_start: true,
+};
+const EXACT_TEXT: Check = Check {
+    exact_case: true,
+    word_start: false,
+};
+const ANY_CASE: Check = Check {
+    exact_case: false,
+    word_start: false,
+};
+
 /// A trigger resolved to the automaton: always met, or met by any of these pattern ids.
 #[derive(Debug, Clone)]
 enum Resolved {
     Always,
-    AnyOf(Vec<usize>),
+    /// Any of these automaton patterns, or any of these regexes.
+    AnyOf(Vec<usize>, Vec<usize>),
 }
 
 #[derive(Debug)]
 pub struct Prefilter {
     automaton: AhoCorasick,
-    /// Per pattern: whether it must start a word.
-    word_start: Vec<bool>,
+    /// Per pattern: how a match must look beyond the automaton's
+    /// case-insensitive match.
+    checks: Vec<Check>,
+    /// Per pattern: its text as given (for exact-case checks).
+    exact: Vec<String>,
+    regexes: Vec<regex::Regex>,
     /// Per rule: its groups, each resolved.
     rules: Vec<Vec<Resolved>>,
 }
@@ -75,10 +105,27 @@ impl Prefilter {
     /// Builds the automaton for `rules` with the vocabulary and facts in force.
     /// `rules` may hold at most 64 rules.
     pub fn new(rules: &[Rule], vocabulary: &Vocabulary, facts: &CrateFacts) -> Prefilter {
-        assert!(rules.len() <= 64, "a RuleSet holds 64 rules");
-        let mut patterns: Vec<(String, bool)> = Vec::new();
-        let mut id_of = |text: String, word_start: bool| -> usize {
-            let pattern = (text.to_ascii_lowercase(), word_start);
+        let needs: Vec<Needs> = rules.iter().map(|r| r.needs).collect();
+        Prefilter::for_needs(&needs, vocabulary, facts)
+    }
+
+    /// Builds the automaton for any list of needs (at most 64): the rules',
+    /// or [`CrateFacts::NEEDS`] for the first pass.
+    pub fn for_needs(
+        all_needs: &[Needs],
+        vocabulary: &Vocabulary,
+        facts: &CrateFacts,
+    ) -> Prefilter {
+        assert!(all_needs.len() <= 64, "a RuleSet holds 64 entries");
+        let mut regexes: Vec<regex::Regex> = Vec::new();
+        let mut patterns: Vec<(String, Check)> = Vec::new();
+        let mut id_of = |text: String, check: Check| -> usize {
+            let text = if check.exact_case {
+                text
+            } else {
+                text.to_ascii_lowercase()
+            };
+            let pattern = (text, check);
             match patterns.iter().position(|p| *p == pattern) {
                 Some(id) => id,
                 None => {
@@ -87,20 +134,26 @@ impl Prefilter {
                 }
             }
         };
-        let mut resolved_rules = Vec::with_capacity(rules.len());
-        for rule in rules {
+        let mut resolved_rules = Vec::with_capacity(all_needs.len());
+        for needs in all_needs {
             let mut groups = Vec::new();
-            for group in rule.needs.0 {
+            for group in needs.0 {
                 let mut ids = Vec::new();
+                let mut regex_ids = Vec::new();
                 let mut always = false;
                 for trigger in *group {
                     match trigger {
-                        Trigger::Word(text) => ids.push(id_of(text.to_string(), true)),
-                        Trigger::Text(text) => ids.push(id_of(text.to_string(), false)),
+                        Trigger::Word(text) => ids.push(id_of(text.to_string(), EXACT_WORD)),
+                        Trigger::Text(text) => ids.push(id_of(text.to_string(), EXACT_TEXT)),
+                        Trigger::Regex(pattern) => {
+                            regex_ids.push(regexes.len());
+                            regexes
+                                .push(regex::Regex::new(pattern).expect("built-in trigger regex"));
+                        }
                         Trigger::Vocabulary(word) => {
                             match vocabulary_words(vocabulary.pattern(*word)) {
                                 Some(words) => {
-                                    ids.extend(words.into_iter().map(|w| id_of(w, false)))
+                                    ids.extend(words.into_iter().map(|w| id_of(w, ANY_CASE)))
                                 }
                                 None => always = true,
                             }
@@ -108,14 +161,14 @@ impl Prefilter {
                         Trigger::DeletingDropType => ids.extend(
                             facts
                                 .deleting_drop_types()
-                                .map(|t| id_of(t.to_string(), true)),
+                                .map(|t| id_of(t.to_string(), EXACT_WORD)),
                         ),
                     }
                 }
                 groups.push(if always {
                     Resolved::Always
                 } else {
-                    Resolved::AnyOf(ids)
+                    Resolved::AnyOf(ids, regex_ids)
                 });
             }
             resolved_rules.push(groups);
@@ -123,34 +176,49 @@ impl Prefilter {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .build(patterns.iter().map(|(text, _)| text))
+            .build(patterns.iter().map(|(text, _)| text.as_str()))
             .expect("literal patterns always build");
         Prefilter {
             automaton,
-            word_start: patterns.iter().map(|(_, w)| *w).collect(),
+            checks: patterns.iter().map(|(_, check)| *check).collect(),
+            exact: patterns.iter().map(|(text, _)| text.clone()).collect(),
+            regexes,
             rules: resolved_rules,
         }
     }
 
     /// The rules (by index in the list given to [`Prefilter::new`]) whose needs `text` meets.
     pub fn rules_for(&self, text: &str) -> RuleSet {
-        let mut seen = vec![false; self.word_start.len()];
+        let mut seen = vec![false; self.checks.len()];
         let bytes = text.as_bytes();
         // Overlapping search: a shorter word inside a longer one counts too.
         for found in self.automaton.find_overlapping_iter(text) {
             let id = found.pattern().as_usize();
+            let check = self.checks[id];
             let starts_word =
                 found.start() == 0 || !bytes[found.start() - 1].is_ascii_alphanumeric();
-            if !self.word_start[id] || starts_word {
+            let case_ok = !check.exact_case || self.exact[id].as_bytes() == &bytes[found.range()];
+            if case_ok && (!check.word_start || starts_word) {
                 seen[id] = true;
             }
         }
         let mut set = 0u64;
         for (index, groups) in self.rules.iter().enumerate() {
-            let met = groups.iter().all(|group| match group {
+            // Automaton words first; regexes only if everything else holds.
+            let words_met = groups.iter().all(|group| match group {
                 Resolved::Always => true,
-                Resolved::AnyOf(ids) => ids.iter().any(|&id| seen[id]),
+                Resolved::AnyOf(ids, regexes) => {
+                    !regexes.is_empty() || ids.iter().any(|&id| seen[id])
+                }
             });
+            let met = words_met
+                && groups.iter().all(|group| match group {
+                    Resolved::Always => true,
+                    Resolved::AnyOf(ids, regexes) => {
+                        ids.iter().any(|&id| seen[id])
+                            || regexes.iter().any(|&r| self.regexes[r].is_match(text))
+                    }
+                });
             if met {
                 set |= 1 << index;
             }

@@ -156,10 +156,15 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
     let progress = Progress::new(settings.progress, files.len() as u64 * 2);
 
     pool.install(|| {
+        let facts_filter = Prefilter::for_needs(
+            &[CrateFacts::NEEDS],
+            &settings.vocabulary,
+            &CrateFacts::default(),
+        );
         let scans: Vec<Scan> = files
             .par_iter()
             .map(|path| {
-                let scan = scan(path, &old, &settings.vocabulary);
+                let scan = scan(path, &old, &settings.vocabulary, &facts_filter);
                 progress.tick();
                 scan
             })
@@ -292,9 +297,9 @@ fn needs_text(result: &CachedResult) -> bool {
 }
 
 /// First pass: hash the file and gather the facts it contributes (from the
-/// cache when the content is unchanged). Only files that mention `Drop` can
-/// contribute, so only those are parsed here.
-fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary) -> Scan {
+/// cache when the content is unchanged). Only files with a `Drop` impl and a
+/// delete-like word can contribute, so only those are parsed here.
+fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefilter) -> Scan {
     let shown = super::display_path(path);
     let Ok(bytes) = std::fs::read(path) else {
         return Scan {
@@ -313,7 +318,7 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary) -> Scan {
         };
     }
     let facts = match std::str::from_utf8(&bytes) {
-        Ok(text) if text.contains("Drop") => {
+        Ok(text) if !facts_filter.rules_for(text).is_empty() => {
             let facts = syn::parse_file(text.trim_start_matches('\u{feff}'))
                 .ok()
                 .map(|file| CrateFacts::of_file(&file, vocabulary));

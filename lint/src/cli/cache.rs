@@ -69,13 +69,15 @@ impl Cache {
     }
 }
 
-/// Where the cache lives for a workspace: `$CARGO_TARGET_DIR/lifecycle-lint`
-/// or `<root>/target/lifecycle-lint`.
-pub fn directory(workspace_root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root.join("target"))
-        .join("lifecycle-lint")
+/// Where the cache lives: `$CARGO_TARGET_DIR/lifecycle-lint`, else
+/// `<workspace root>/target/lifecycle-lint`; outside a cargo workspace, and
+/// without `CARGO_TARGET_DIR`, nowhere (no cache).
+pub fn directory(workspace_root: Option<&Path>) -> Option<PathBuf> {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_root?.join("target"),
+    };
+    Some(target.join("lifecycle-lint"))
 }
 
 /// Loads the cache in `dir` if it was written with `key`; anything else

@@ -154,10 +154,11 @@ fn execute(args: &Args) -> Result<u8, String> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let cache_dir = (!args.no_cache)
-        .then(|| discover::workspace_root(&cwd))
-        .flatten()
-        .map(|root| cache::directory(&root));
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        cache::directory(discover::workspace_root(&cwd).as_deref())
+    };
     let settings = analyze::Settings {
         vocabulary: Vocabulary::default(),
         level_of: default_level,
@@ -219,6 +220,14 @@ fn rule_ids() -> String {
         .map(|r| r.info.id)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The `.rs` files the command would lint under `dir` (no excludes), sorted:
+/// for tools that must see the same corpus, like the benchmark's parse floor.
+pub fn rust_files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut errors = Vec::new();
+    let none = discover::exclude_set(&[]).expect("the empty glob set builds");
+    discover::rust_files(&[dir.to_path_buf()], &none, &mut errors)
 }
 
 /// A path as shown to the user: relative to the current directory when it

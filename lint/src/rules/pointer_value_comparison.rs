@@ -99,18 +99,16 @@ declare_rule! {
 
 /// Value comparisons are reported only in files that compare by pointer,
 /// and every pointer comparison is spelled with one of these: `ptr_eq`,
-/// `ptr::eq`, `addr_eq`, `as_ptr`, `ptr::from_ref`, or a raw-pointer type
-/// in a cast (`*const`, `*mut`, also with one space).
+/// `ptr::eq`, `addr_eq`, `as_ptr`, `ptr::from_ref`, or a cast to a raw
+/// pointer (`as *const`, `as *mut`). Raw-pointer types alone are not
+/// enough: FFI bindings are full of them.
 pub const NEEDS: Needs = Needs(&[&[
     Word("ptr_eq"),
     Word("ptr::eq"),
     Word("addr_eq"),
     Word("as_ptr"),
     Word("ptr::from_ref"),
-    Text("*const"),
-    Text("*mut"),
-    Text("* const"),
-    Text("* mut"),
+    Regex(r"\bas\s*\*\s*(?:const|mut)\b"),
 ]]);
 
 const POINTER_HELP: &str = "compare an explicit identity instead: a generation, revision or raft index \

@@ -106,10 +106,13 @@ declare_rule! {
     "a lifecycle function returns early, when something it needs is missing, without logging, deleting or re-arming"
 }
 
-/// A `return`, in a function that is lifecycle by its name, by a delete or
+/// A `return` with nothing or `()`/`Ok(())` to return (all the rule
+/// reports), in a function that is lifecycle by its name, by a delete or
 /// proposal in its body, or by `#[quorum_gated_delete]`.
 pub const NEEDS: Needs = Needs(&[
-    &[Word("return")],
+    &[Regex(
+        r"\breturn\s*(?:[;},)\]]|\(\s*\)|Ok\s*(?:::\s*<[^>]*>\s*)?\(\s*\(\s*\)\s*\))",
+    )],
     &[
         Vocabulary(Word::Lifecycle),
         Vocabulary(Word::Delete),

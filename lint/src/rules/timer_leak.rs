@@ -150,18 +150,15 @@ declare_rule! {
 /// Every form makes a timer by one of these names — `sleep`/`sleep_until`,
 /// `Delay::new`/`delay_for`, `after(..)` and `at(..)` (crossbeam,
 /// `Timer::*`), `tick`, `timeout(..)`/`recv_timeout(..)`/`timeout_at(..)`,
-/// `interval` — or races crossbeam's `default(d)` inside `select!`. Calls
-/// are matched as rustfmt writes them, with no space before `(` or `!`.
+/// `interval` — or races crossbeam's `default(d)` inside `select!`.
 pub const NEEDS: Needs = Needs(&[&[
     Word("sleep"),
     Word("delay"),
-    Word("after("),
-    Word("at("),
+    Word("Delay"),
     Word("tick"),
-    Word("timeout("),
-    Word("timeout_at("),
     Word("interval"),
-    Word("select!"),
+    Regex(r"(?:^|[^[:alnum:]])(?:after|at|timeout|timeout_at)\s*\("),
+    Regex(r"\bselect(?:_biased)?\s*!"),
 ]]);
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
