@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::config::Levels;
 use super::location::{LineIndex, Position, Region};
+use super::suppress::{self, Suppressed};
 use crate::{check_file, CrateFacts, Finding, Level, Options, Rule, RuleInfo, Vocabulary, RULES};
 
 /// Worker threads get a big stack: syn recurses once per nesting level, and
@@ -63,7 +65,7 @@ pub struct Problem {
 pub struct Settings {
     pub vocabulary: Vocabulary,
     /// The level each rule runs at; `Allow` rules are not run at all.
-    pub level_of: fn(&RuleInfo) -> Level,
+    pub levels: Levels,
     pub jobs: usize,
 }
 
@@ -72,8 +74,30 @@ pub struct Analysis {
     pub files_checked: usize,
     pub findings: Vec<Report>,
     pub problems: Vec<Problem>,
-    /// The text of every file with a finding, for renderers that show snippets.
+    /// The text of every file with a finding or a suppression comment, for
+    /// renderers that show snippets and for the suppression step.
     pub sources: std::collections::BTreeMap<String, Arc<str>>,
+    /// Findings that suppression comments silenced (filled by `suppress::apply`).
+    pub suppressed: Vec<Suppressed>,
+}
+
+impl Analysis {
+    /// Adds the results of another run over other files.
+    pub fn merge(&mut self, other: Analysis) {
+        self.files_checked += other.files_checked;
+        self.findings.extend(other.findings);
+        self.problems.extend(other.problems);
+        self.sources.extend(other.sources);
+        self.suppressed.extend(other.suppressed);
+        self.sort();
+    }
+
+    fn sort(&mut self) {
+        self.findings
+            .sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
+        self.problems
+            .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
+    }
 }
 
 enum FileResult {
@@ -94,7 +118,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
     let rules: Vec<Rule> = RULES
         .iter()
         .copied()
-        .filter(|r| (settings.level_of)(r.info) != Level::Allow)
+        .filter(|r| settings.levels.of(r.info) != Level::Allow)
         .collect();
     Ok(pool.install(|| {
         let facts = gather_facts(files, &settings.vocabulary);
@@ -104,7 +128,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
         };
         let results: Vec<FileResult> = files
             .par_iter()
-            .map(|path| lint_one(path, &options, settings.level_of))
+            .map(|path| lint_one(path, &options, &settings.levels))
             .collect();
         let mut analysis = Analysis::default();
         for result in results {
@@ -123,12 +147,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                 FileResult::Failed(problem) => analysis.problems.push(problem),
             }
         }
-        analysis
-            .findings
-            .sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
-        analysis
-            .problems
-            .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
+        analysis.sort();
         analysis
     }))
 }
@@ -155,7 +174,7 @@ fn gather_facts(files: &[PathBuf], vocabulary: &Vocabulary) -> CrateFacts {
         })
 }
 
-fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level) -> FileResult {
+fn lint_one(path: &Path, options: &Options<'_>, levels: &Levels) -> FileResult {
     let shown = super::display_path(path);
     let text = match read_source(path) {
         Ok(text) => text,
@@ -186,7 +205,7 @@ fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level
         .map(|f: Finding| Report {
             path: shown.clone(),
             rule: f.rule,
-            level: level_of(f.rule),
+            level: levels.of(f.rule),
             region: index.region(f.span),
             message: f.message,
             labels: f
@@ -201,7 +220,7 @@ fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level
     forget_spans();
     FileResult::Linted {
         path: shown,
-        text: (!reports.is_empty()).then(|| Arc::from(text)),
+        text: (!reports.is_empty() || text.contains(suppress::MARKER)).then(|| Arc::from(text)),
         findings: reports,
     }
 }
