@@ -280,10 +280,6 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Diagnostic for ConfigError {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new("lifecycle-lint::config"))
-    }
-
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.0
             .help
@@ -491,11 +487,14 @@ impl Document<'_> {
                 }
                 _ => (Combine::Extend, self.regexes(value, word)?),
             };
-            let combined = patterns
-                .iter()
-                .map(|p| format!("(?:{p})"))
-                .collect::<Vec<_>>()
-                .join("|");
+            let combined = match patterns.as_slice() {
+                [one] => one.clone(),
+                many => many
+                    .iter()
+                    .map(|p| format!("(?:{p})"))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            };
             config.vocabulary.set(word, &combined, how).map_err(|e| {
                 self.error(
                     value.span(),
@@ -525,11 +524,7 @@ impl Document<'_> {
                 Ok(_) => Ok(pattern),
                 Err(e) => Err(self.error(
                     span,
-                    format!(
-                        "invalid regex for `{}`: {}",
-                        word.key(),
-                        one_line(&e.to_string())
-                    ),
+                    format!("invalid regex for `{}`: {}", word.key(), regex_problem(&e)),
                     Some("patterns are Rust regexes, matched against snake_case names".into()),
                 )),
             })
@@ -613,8 +608,13 @@ fn shown_value(value: &DeValue<'_>) -> String {
     }
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// The regex crate's message without its ASCII-art pointer (the snippet shows where).
+fn regex_problem(error: &regex::Error) -> String {
+    let text = error.to_string();
+    match text.rsplit_once("error: ") {
+        Some((_, problem)) => problem.trim().to_string(),
+        None => text.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 fn get<'v, 'i>(table: &'v DeTable<'i>, key: &str) -> Option<&'v Spanned<DeValue<'i>>> {
