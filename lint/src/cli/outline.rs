@@ -83,8 +83,21 @@ fn header_start(tokens: TokenStream) -> Option<proc_macro2::LineColumn> {
     }
 }
 
+/// A type or trait by its path without generic arguments (`Guard<T>` →
+/// `Guard`), so keys do not change when generics do.
 fn type_name(ty: &syn::Type) -> String {
-    snippet(ty, 80)
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => path_name(&p.path),
+        other => snippet(other, 80),
+    }
+}
+
+fn path_name(path: &syn::Path) -> String {
+    path.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
 }
 
 fn macro_name(mac: &syn::Macro, ident: Option<&syn::Ident>) -> String {
@@ -101,7 +114,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             Item::Fn(i) => i.sig.ident.to_string(),
             Item::Impl(i) => match &i.trait_ {
                 Some((_, path, _)) => {
-                    format!("<{} as {}>", type_name(&i.self_ty), snippet(path, 80))
+                    format!("<{} as {}>", type_name(&i.self_ty), path_name(path))
                 }
                 None => type_name(&i.self_ty),
             },
@@ -160,7 +173,7 @@ mod tests {
 
     #[test]
     fn items_have_paths_extents_and_header_lines() {
-        let text = "mod m {\n    /// Docs.\n    #[inline]\n    pub fn f() {\n        fn inner() {}\n    }\n}\nimpl Drop for Guard {\n    fn drop(&mut self) {}\n}\n";
+        let text = "mod m {\n    /// Docs.\n    #[inline]\n    pub fn f() {\n        fn inner() {}\n    }\n}\nimpl<T> Drop for Guard<T> {\n    fn drop(&mut self) {}\n}\n";
         let items = outline(text).unwrap();
         let found: Vec<(&str, usize, usize, usize)> = items
             .iter()
