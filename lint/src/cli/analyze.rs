@@ -92,7 +92,8 @@ impl Analysis {
         self.sort();
     }
 
-    fn sort(&mut self) {
+    /// Findings by path, line, column and rule; problems by path and kind.
+    pub(super) fn sort(&mut self) {
         self.findings
             .sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
         self.problems

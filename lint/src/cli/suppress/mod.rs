@@ -19,7 +19,7 @@
 
 mod comments;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use comments::{comments, Comment, Style};
 
@@ -61,38 +61,38 @@ struct Directive {
 /// `invalid_suppression` and `unused_suppression` findings at the levels in
 /// `levels`.
 pub fn apply(analysis: &mut Analysis, levels: &Levels) {
-    let sources: Vec<(String, std::sync::Arc<str>)> = analysis
-        .sources
-        .iter()
-        .filter(|(_, text)| text.contains(MARKER))
-        .map(|(path, text)| (path.clone(), text.clone()))
-        .collect();
-    for (path, text) in sources {
-        let mut directives = read(&text);
+    let mut by_path: BTreeMap<String, Vec<Report>> = BTreeMap::new();
+    for report in std::mem::take(&mut analysis.findings) {
+        by_path.entry(report.path.clone()).or_default().push(report);
+    }
+    for (path, text) in &analysis.sources {
+        if !text.contains(MARKER) {
+            continue;
+        }
+        let mut directives = read(text);
         if directives.is_empty() {
             continue;
         }
-        let findings = std::mem::take(&mut analysis.findings);
-        let (mine, others): (Vec<Report>, Vec<Report>) =
-            findings.into_iter().partition(|f| f.path == path);
-        analysis.findings = others;
+        let mine = by_path.remove(path).unwrap_or_default();
+        // Meta findings go last: a file- or item-wide `allow(unused_suppression)`
+        // covers them too, without counting for what is unused.
+        let mut kept = Vec::new();
         for report in mine {
             match suppressing(&mut directives, &report) {
                 Some(reason) => analysis.suppressed.push(Suppressed { report, reason }),
-                None => analysis.findings.push(report),
+                None => kept.push(report),
             }
         }
-        for report in meta_findings(&directives, &path, levels) {
-            // A file- or item-wide `allow(unused_suppression)` covers these too.
+        for report in meta_findings(&directives, path, levels) {
             match suppressing(&mut directives, &report) {
                 Some(reason) => analysis.suppressed.push(Suppressed { report, reason }),
-                None => analysis.findings.push(report),
+                None => kept.push(report),
             }
         }
+        by_path.insert(path.clone(), kept);
     }
-    analysis
-        .findings
-        .sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
+    analysis.findings = by_path.into_values().flatten().collect();
+    analysis.sort();
 }
 
 /// The reason of the narrowest directive that covers `report` and names its
