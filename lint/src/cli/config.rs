@@ -617,10 +617,6 @@ fn regex_problem(error: &regex::Error) -> String {
     }
 }
 
-fn get<'v, 'i>(table: &'v DeTable<'i>, key: &str) -> Option<&'v Spanned<DeValue<'i>>> {
-    table.get(key)
-}
-
 /// Reads the configuration in `path`: a `lifecycle-lint.toml`, or a Cargo.toml
 /// with a `[package|workspace.metadata.lifecycle-lint]` table. `Ok(None)`
 /// when a Cargo.toml has no such table.
@@ -629,17 +625,22 @@ fn read(path: &Path, overrides: &Overrides) -> Result<Option<Config>, ConfigErro
         ConfigError::plain(format!("cannot read {}: {e}", super::display_path(path)))
     })?;
     let doc = Document { path, text: &text };
-    let root = doc.parse()?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     if path.file_name().is_some_and(|n| n != "Cargo.toml") {
-        return doc.config(&root, "", base, overrides).map(Some);
+        return doc.config(&doc.parse()?, "", base, overrides).map(Some);
     }
+    // A manifest that never mentions us cannot configure us, even if it is
+    // broken (test fixtures sometimes are): leave it to cargo.
+    if !text.contains("lifecycle-lint") {
+        return Ok(None);
+    }
+    let root = doc.parse()?;
     let mut found: Vec<(String, &Spanned<DeValue<'_>>)> = Vec::new();
     for keys in CARGO_TABLES {
         let mut value = None;
         let mut table = Some(&root);
         for key in keys {
-            value = table.and_then(|t| get(t, key));
+            value = table.and_then(|t| t.get(key));
             table = value.and_then(|v| v.get_ref().as_table());
         }
         if let Some(value) = value {
