@@ -15,7 +15,7 @@ use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::{Attribute, LitStr, Meta};
 
-use crate::rules::RULES;
+use crate::rules::syntax_rules;
 use crate::vocabulary::{Combine, Vocabulary, Word};
 
 /// The vocabularies the attribute may extend.
@@ -46,7 +46,7 @@ impl GatedArgs {
                         .get_ident()
                         .map(|i| i.to_string())
                         .unwrap_or_default();
-                    if !RULES.iter().any(|r| r.info.id == id) {
+                    if !syntax_rules().any(|r| r.info.id == id) {
                         return Err(inner.error(format!(
                             "unknown rule `{}`; known rules: {}",
                             path_text(&inner.path),
@@ -133,9 +133,9 @@ fn path_text(path: &syn::Path) -> String {
         .join("::")
 }
 
+/// The rules the attribute can allow: those that read syntax (the macro sees no comments).
 fn rule_ids() -> String {
-    RULES
-        .iter()
+    syntax_rules()
         .map(|r| r.info.id)
         .collect::<Vec<_>>()
         .join(", ")

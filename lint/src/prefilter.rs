@@ -47,6 +47,12 @@ pub enum Trigger {
 #[derive(Debug, Clone, Copy)]
 pub struct Needs(pub &'static [&'static [Trigger]]);
 
+impl Needs {
+    /// For rules the engine never reports (the suppression rules, which the
+    /// CLI reports from comments): no file needs them parsed.
+    pub const NEVER: Needs = Needs(&[&[]]);
+}
+
 /// The rules a file needs, as a bit set over the prefilter's rule list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RuleSet(u64);

@@ -19,8 +19,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::cache::{self, Cache, CachedFinding, CachedResult, Entry};
+use super::config::Levels;
 use super::location::{LineIndex, Position, Region};
 use super::progress::Progress;
+use super::suppress::{self, Suppressed};
 use crate::facts::DeletingDrop;
 use crate::prefilter::Prefilter;
 use crate::rules::rule;
@@ -76,7 +78,7 @@ pub struct Problem {
 pub struct Settings {
     pub vocabulary: Vocabulary,
     /// The level each rule runs at; `Allow` rules are not run at all.
-    pub level_of: fn(&RuleInfo) -> Level,
+    pub levels: Levels,
     pub jobs: usize,
     /// Skip files (and rules) that cannot match; off only to verify it.
     pub prefilter: bool,
@@ -91,7 +93,7 @@ impl Settings {
     fn digest(&self, rules: &[Rule]) -> String {
         let levels: Vec<String> = RULES
             .iter()
-            .map(|r| format!("{}={}", r.info.id, (self.level_of)(r.info)))
+            .map(|r| format!("{}={}", r.info.id, self.levels.of(r.info)))
             .collect();
         let words: Vec<&str> = crate::vocabulary::Word::ALL
             .iter()
@@ -114,10 +116,36 @@ pub struct Analysis {
     pub files_cached: usize,
     pub findings: Vec<Report>,
     pub problems: Vec<Problem>,
-    /// The text of every file with a finding, for renderers that show snippets.
+    /// The text of every file with a finding or a suppression comment, for
+    /// renderers that show snippets and for the suppression step.
     pub sources: BTreeMap<String, Arc<str>>,
+    /// Findings that suppression comments silenced (filled by `suppress::apply`).
+    pub suppressed: Vec<Suppressed>,
     /// Why the cache could not be written, if it could not.
     pub cache_warning: Option<String>,
+}
+
+impl Analysis {
+    /// Adds the results of another run over other files.
+    pub fn merge(&mut self, other: Analysis) {
+        self.files_checked += other.files_checked;
+        self.files_skipped += other.files_skipped;
+        self.files_cached += other.files_cached;
+        self.findings.extend(other.findings);
+        self.problems.extend(other.problems);
+        self.sources.extend(other.sources);
+        self.suppressed.extend(other.suppressed);
+        self.cache_warning = self.cache_warning.take().or(other.cache_warning);
+        self.sort();
+    }
+
+    /// Findings by path, line, column and rule; problems by path and kind.
+    pub(super) fn sort(&mut self) {
+        self.findings
+            .sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
+        self.problems
+            .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
+    }
 }
 
 /// The first pass's view of one file.
@@ -126,6 +154,8 @@ struct Scan {
     /// `None` when the file could not be read (the second pass reports it).
     hash: Option<u64>,
     facts: Vec<(String, String)>,
+    /// It holds a suppression comment: keep its text for the suppression step.
+    has_marker: bool,
 }
 
 /// The second pass's result for one file.
@@ -146,7 +176,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
     let rules: Vec<Rule> = RULES
         .iter()
         .copied()
-        .filter(|r| (settings.level_of)(r.info) != Level::Allow)
+        .filter(|r| settings.levels.of(r.info) != Level::Allow)
         .collect();
     let key = cache::key(&settings.digest(&rules));
     let old = match &settings.cache_dir {
@@ -200,7 +230,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                     .and_then(|e| e.result.clone());
                 let linted = match cached {
                     Some(result) => Linted {
-                        text: needs_text(&result)
+                        text: (needs_text(&result) || scan.has_marker)
                             .then(|| std::fs::read_to_string(path).ok().map(Arc::from))
                             .flatten(),
                         result,
@@ -218,7 +248,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
         let mut analysis = Analysis::default();
         let mut new = Cache::new(key.clone(), facts_digest);
         for (scan, linted) in scans.into_iter().zip(linted) {
-            collect(&mut analysis, &scan.shown, &linted, settings.level_of);
+            collect(&mut analysis, &scan.shown, &linted, &settings.levels);
             if let Some(hash) = scan.hash {
                 let result = (!matches!(
                     &linted.result,
@@ -238,12 +268,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                 );
             }
         }
-        analysis
-            .findings
-            .sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
-        analysis
-            .problems
-            .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
+        analysis.sort();
         if let Some(dir) = &settings.cache_dir {
             analysis.cache_warning = cache::save(dir, &new).err();
         }
@@ -252,12 +277,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
 }
 
 /// Adds one file's result to the analysis.
-fn collect(
-    analysis: &mut Analysis,
-    shown: &str,
-    linted: &Linted,
-    level_of: fn(&RuleInfo) -> Level,
-) {
+fn collect(analysis: &mut Analysis, shown: &str, linted: &Linted, levels: &Levels) {
     match &linted.result {
         CachedResult::Findings(findings) => {
             analysis.files_checked += 1;
@@ -268,7 +288,7 @@ fn collect(
                 analysis.findings.push(Report {
                     path: shown.to_string(),
                     rule: rule.info,
-                    level: level_of(rule.info),
+                    level: levels.of(rule.info),
                     region: f.region,
                     message: f.message.clone(),
                     labels: f.labels.clone(),
@@ -306,15 +326,18 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
             shown,
             hash: None,
             facts: Vec::new(),
+            has_marker: false,
         };
     };
     let hash = cache::content_hash(&bytes);
+    let has_marker = std::str::from_utf8(&bytes).is_ok_and(|text| text.contains(suppress::MARKER));
     if let Some(entry) = old.files.get(&shown).filter(|e| e.hash == hash) {
         let facts = entry.facts.clone();
         return Scan {
             shown,
             hash: Some(hash),
             facts,
+            has_marker,
         };
     }
     let facts = match std::str::from_utf8(&bytes) {
@@ -337,6 +360,7 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
         shown,
         hash: Some(hash),
         facts,
+        has_marker,
     }
 }
 
@@ -374,7 +398,8 @@ fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -
             result: CachedResult::Findings(Vec::new()),
             parsed: false,
             from_cache: false,
-            text: None,
+            // Its suppression comments are all unused: keep it for that report.
+            text: text.contains(suppress::MARKER).then(|| Arc::from(text)),
         };
     }
     let file = match syn::parse_file(&text) {
@@ -414,7 +439,7 @@ fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -
     drop(file);
     forget_spans();
     Linted {
-        text: (!located.is_empty()).then(|| Arc::from(text)),
+        text: (!located.is_empty() || text.contains(suppress::MARKER)).then(|| Arc::from(text)),
         result: CachedResult::Findings(located),
         parsed: true,
         from_cache: false,

@@ -1,4 +1,4 @@
-//! The result cache: `target/lifecycle-lint/cache.json` under the workspace.
+//! The result cache: `target/lifecycle-lint/cache-*.json` under the workspace.
 //!
 //! Per file (by displayed path) it keeps the xxh3 hash of the content, the
 //! crate facts the file contributes, and its result (findings or the reason
@@ -16,7 +16,11 @@ use serde::{Deserialize, Serialize};
 use super::analyze::ProblemKind;
 use super::location::{Position, Region};
 
-const FILE_NAME: &str = "cache.json";
+/// One file per settings key (runs with different configurations in one
+/// workspace keep apart): `cache-<hash of the key>.json`.
+fn file_name(key: &str) -> String {
+    format!("cache-{:016x}.json", content_hash(key.as_bytes()))
+}
 /// Bumped when the layout below changes.
 const FORMAT: u32 = 1;
 
@@ -84,7 +88,7 @@ pub fn directory(workspace_root: Option<&Path>) -> Option<PathBuf> {
 /// (missing, unreadable, another version) is an empty cache.
 pub fn load(dir: &Path, key: &str) -> Cache {
     let fresh = || Cache::new(key.to_string(), 0);
-    let Ok(text) = std::fs::read(dir.join(FILE_NAME)) else {
+    let Ok(text) = std::fs::read(dir.join(file_name(key))) else {
         return fresh();
     };
     match serde_json::from_slice::<Cache>(&text) {
@@ -97,11 +101,12 @@ pub fn load(dir: &Path, key: &str) -> Cache {
 /// an interrupted run never leaves a torn cache behind.
 pub fn save(dir: &Path, cache: &Cache) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let temporary = dir.join(format!("{FILE_NAME}.{}.tmp", std::process::id()));
+    let name = file_name(&cache.key);
+    let temporary = dir.join(format!("{name}.{}.tmp", std::process::id()));
     let text = serde_json::to_vec(cache).map_err(|e| e.to_string())?;
     std::fs::write(&temporary, text)
         .map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
-    std::fs::rename(&temporary, dir.join(FILE_NAME))
+    std::fs::rename(&temporary, dir.join(&name))
         .map_err(|e| format!("cannot write the cache in {}: {e}", dir.display()))
 }
 

@@ -51,6 +51,37 @@ impl<'t> LineIndex<'t> {
         }
     }
 
+    /// The position of a byte offset (clamped to the text, and back to a
+    /// character boundary).
+    pub fn position_of_offset(&self, offset: usize) -> Position {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
+        Position {
+            line,
+            column: self.text[line_start..offset].chars().count() + 1,
+            offset,
+        }
+    }
+
+    /// The text of 1-based line `line`, without its line break.
+    pub fn line_text(&self, line: usize) -> &'t str {
+        let start = self
+            .line_starts
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+
     /// proc-macro2 lines are 1-based, columns 0-based in characters.
     pub fn position(&self, at: LineColumn) -> Position {
         let line = at.line.clamp(1, self.line_starts.len());
@@ -84,5 +115,8 @@ mod tests {
         let at = index.position(LineColumn { line: 2, column: 7 });
         assert_eq!((at.line, at.column), (2, 8));
         assert_eq!(&text[at.offset..at.offset + 1], "=");
+        assert_eq!(index.position_of_offset(at.offset), at);
+        assert_eq!(index.line_text(2), "\tlet é = x;");
+        assert_eq!(index.line_text(9), "");
     }
 }

@@ -2,11 +2,15 @@
 //! rendering around the I/O-free engine.
 
 mod analyze;
+mod baseline;
 mod cache;
+mod config;
 mod discover;
 mod location;
+mod outline;
 mod progress;
 mod render;
+mod suppress;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -14,12 +18,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 pub use analyze::{Analysis, Problem, ProblemKind, Report};
+pub use config::Levels;
 pub use location::{Position, Region};
+pub use suppress::Suppressed;
 
-use crate::{Level, RuleInfo, Vocabulary, RULES};
+use crate::{Level, RULES};
 
 /// Finds consumer/lease lifecycle bugs in Rust: deletes deferred to every
 /// exit path, timers that leak or restart, silent early returns that leave
@@ -34,6 +40,40 @@ struct Args {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+
+    /// Cargo's message formats: `json` prints one cargo-compatible JSON message
+    /// per finding (for rust-analyzer and other tools that read `cargo check`)
+    #[arg(long, value_enum, value_name = "FMT", conflicts_with = "format")]
+    message_format: Option<MessageFormat>,
+
+    /// Read the configuration from FILE (a lifecycle-lint.toml, or a Cargo.toml
+    /// with [package|workspace.metadata.lifecycle-lint]) instead of the nearest one
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Print the effective configuration, with where each value comes from, and exit
+    #[arg(long)]
+    print_config: bool,
+
+    /// Turn a rule off. Repeatable; with -W and -D, the last flag for a rule wins
+    #[arg(short = 'A', long = "allow", value_name = "RULE")]
+    allow: Vec<String>,
+
+    /// Report a rule as a warning. Repeatable
+    #[arg(short = 'W', long = "warn", value_name = "RULE")]
+    warn: Vec<String>,
+
+    /// Report a rule as an error (exit status 1). Repeatable; `-D warnings` is --deny-warnings
+    #[arg(short = 'D', long = "deny", value_name = "RULE")]
+    deny: Vec<String>,
+
+    /// Report only the findings not recorded in this baseline file
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
+
+    /// Record the current findings in this baseline file (and report none of them)
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
 
     /// Skip paths matching this glob (relative to the linted directory), e.g. 'tests/fixtures/**'. Repeatable.
     #[arg(long, value_name = "GLOB")]
@@ -71,6 +111,10 @@ struct Args {
     /// hold nothing any rule looks for (those are skipped unparsed by default)
     #[arg(long)]
     parse_all: bool,
+
+    /// -A/-W/-D in the order given (clap keeps one list per flag).
+    #[arg(skip)]
+    level_flags: Vec<(Level, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +129,19 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations on the pull request)
     Github,
+    /// Cargo's JSON messages (chosen with `--message-format json`)
+    #[value(skip)]
+    Cargo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MessageFormat {
+    /// As `--format human`
+    Human,
+    /// As `--format short`
+    Short,
+    /// One cargo `compiler-message` per finding, then `build-finished`
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,7 +162,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     if args.get(1).is_some_and(|a| a == "lifecycle-lint") {
         args.remove(1);
     }
-    let args = match Args::try_parse_from(args) {
+    let args = match parse_args(args) {
         Ok(args) => args,
         Err(e) => {
             let _ = e.print();
@@ -114,14 +171,83 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     match execute(&args) {
         Ok(code) => ExitCode::from(code),
-        Err(message) => {
+        Err(Failure::Message(message)) => {
             eprintln!("error: {message}");
+            ExitCode::from(EXIT_TROUBLE)
+        }
+        Err(Failure::Config(error)) => {
+            let color = match args.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            eprint!("{}", render::diagnostic(&error, color));
             ExitCode::from(EXIT_TROUBLE)
         }
     }
 }
 
-fn execute(args: &Args) -> Result<u8, String> {
+fn parse_args(args: Vec<OsString>) -> Result<Args, clap::Error> {
+    let matches = Args::command().try_get_matches_from(args)?;
+    let mut args = Args::from_arg_matches(&matches)?;
+    let mut flags = Vec::new();
+    for (id, level) in [
+        ("allow", Level::Allow),
+        ("warn", Level::Warn),
+        ("deny", Level::Deny),
+    ] {
+        if let (Some(at), Some(values)) = (matches.indices_of(id), matches.get_many::<String>(id)) {
+            flags.extend(at.zip(values).map(|(i, v)| (i, level, v.clone())));
+        }
+    }
+    flags.sort_by_key(|(i, _, _)| *i);
+    args.level_flags = flags.into_iter().map(|(_, l, v)| (l, v)).collect();
+    Ok(args)
+}
+
+/// Why the command could not do its job (exit status 2).
+enum Failure {
+    Message(String),
+    /// A configuration that cannot be used, shown with its TOML snippet.
+    Config(config::ConfigError),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Message(message)
+    }
+}
+
+impl From<config::ConfigError> for Failure {
+    fn from(error: config::ConfigError) -> Failure {
+        Failure::Config(error)
+    }
+}
+
+/// The command-line levels, checked against the rules.
+fn level_overrides(args: &Args) -> Result<(config::Overrides, bool), Failure> {
+    let mut overrides = config::Overrides::default();
+    let mut deny_warnings = args.deny_warnings;
+    for (level, id) in &args.level_flags {
+        let flag = format!("-{} {id}", level.as_str()[..1].to_uppercase());
+        if *level == Level::Deny && id == "warnings" {
+            deny_warnings = true;
+            continue;
+        }
+        let rule = crate::rules::rule(id).ok_or_else(|| {
+            format!(
+                "unknown rule `{id}` in `{flag}`; known rules: {}",
+                rule_ids()
+            )
+        })?;
+        overrides.0.push((rule.info, *level, flag));
+    }
+    Ok((overrides, deny_warnings))
+}
+
+fn execute(args: &Args) -> Result<u8, Failure> {
     if args.list_rules {
         print!("{}", render::rule_list());
         return Ok(0);
@@ -134,8 +260,10 @@ fn execute(args: &Args) -> Result<u8, String> {
     }
 
     let started = Instant::now();
+    let (overrides, deny_warnings) = level_overrides(args)?;
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let mut resolver = config::Resolver::new(overrides, args.config.as_deref(), &cwd)?;
     let roots = if args.paths.is_empty() {
         vec![discover::workspace_root(&cwd).ok_or_else(|| {
             format!(
@@ -149,25 +277,47 @@ fn execute(args: &Args) -> Result<u8, String> {
     let exclude = discover::exclude_set(&args.exclude)?;
     let mut walk_errors = Vec::new();
     let files = discover::rust_files(&roots, &exclude, &mut walk_errors);
+    let groups = config::plan(&roots, files, &mut resolver, &cwd)?;
+    if args.print_config {
+        print!(
+            "{}",
+            describe_configs(&groups, &roots, &mut resolver, &cwd)?
+        );
+        return Ok(0);
+    }
     let jobs = match args.jobs {
-        Some(0) => return Err("--jobs must be at least 1".into()),
+        Some(0) => return Err(Failure::Message("--jobs must be at least 1".into())),
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    // Groups whose configurations lint alike share one run (and its crate facts).
+    let mut runs: Vec<(&config::Config, Vec<PathBuf>)> = Vec::new();
+    for group in &groups {
+        match runs.iter_mut().find(|(c, _)| c.lints_like(&group.config)) {
+            Some((_, files)) => files.extend(group.files.iter().cloned()),
+            None => runs.push((&group.config, group.files.clone())),
+        }
+    }
     let cache_dir = if args.no_cache {
         None
     } else {
         cache::directory(discover::workspace_root(&cwd).as_deref())
     };
-    let settings = analyze::Settings {
-        vocabulary: Vocabulary::default(),
-        level_of: default_level,
-        jobs,
-        prefilter: !args.parse_all,
-        cache_dir,
-        progress: progress::wanted() && !args.quiet,
-    };
-    let mut analysis = analyze::analyze(&files, &settings)?;
+    let mut analysis = Analysis::default();
+    for (config, mut files) in runs {
+        files.sort();
+        let settings = analyze::Settings {
+            vocabulary: config.vocabulary.clone(),
+            levels: config.levels.clone(),
+            jobs,
+            prefilter: !args.parse_all,
+            cache_dir: cache_dir.clone(),
+            progress: progress::wanted() && !args.quiet,
+        };
+        let mut part = analyze::analyze(&files, &settings)?;
+        suppress::apply(&mut part, &settings.levels);
+        analysis.merge(part);
+    }
     if let Some(warning) = &analysis.cache_warning {
         eprintln!("warning: {warning}; continuing without a cache");
     }
@@ -179,13 +329,21 @@ fn execute(args: &Args) -> Result<u8, String> {
             message: e.message,
             position: None,
         }));
+    let linted: Vec<PathBuf> = groups.into_iter().flat_map(|g| g.files).collect();
+    let baseline_note = compare_with_baseline(args, &mut analysis, &linted, &cwd)?;
 
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let output = render::render(args.format, &analysis, color);
+    let format = match args.message_format {
+        Some(MessageFormat::Json) => Format::Cargo,
+        Some(MessageFormat::Short) => Format::Short,
+        Some(MessageFormat::Human) => Format::Human,
+        None => args.format,
+    };
+    let output = render::render(format, &analysis, color);
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(output.as_bytes())
@@ -193,13 +351,16 @@ fn execute(args: &Args) -> Result<u8, String> {
         .map_err(|e| format!("cannot write the report: {e}"))?;
     drop(stdout);
     if !args.quiet {
-        eprintln!("{}", render::summary(&analysis, started.elapsed()));
+        eprintln!(
+            "{}{baseline_note}",
+            render::summary(&analysis, started.elapsed())
+        );
     }
 
     let deny = analysis
         .findings
         .iter()
-        .any(|f| f.level == Level::Deny || args.deny_warnings);
+        .any(|f| f.level == Level::Deny || deny_warnings);
     let io_trouble = analysis.problems.iter().any(|p| p.kind == ProblemKind::Io);
     Ok(if io_trouble {
         EXIT_TROUBLE
@@ -210,8 +371,80 @@ fn execute(args: &Args) -> Result<u8, String> {
     })
 }
 
-fn default_level(rule: &RuleInfo) -> Level {
-    rule.default_level
+/// `--write-baseline` / `--baseline`: drops the recorded findings from the
+/// analysis, prints the fixed entries, and returns a note for the summary.
+fn compare_with_baseline(
+    args: &Args,
+    analysis: &mut Analysis,
+    linted: &[PathBuf],
+    cwd: &Path,
+) -> Result<String, Failure> {
+    let file = match (&args.write_baseline, &args.baseline) {
+        (Some(file), _) => {
+            let (recorded, outside) = baseline::write(file, analysis, cwd)?;
+            eprintln!(
+                "lifecycle-lint: wrote {recorded} finding{} to {}",
+                if recorded == 1 { "" } else { "s" },
+                display_path(file)
+            );
+            if outside > 0 {
+                eprintln!(
+                    "lifecycle-lint: {outside} finding{} outside {} not recorded (paths in a baseline stay below its directory)",
+                    if outside == 1 { "" } else { "s" },
+                    display_path(file.parent().unwrap_or(Path::new(".")))
+                );
+            }
+            file
+        }
+        (None, Some(file)) => file,
+        (None, None) => return Ok(String::new()),
+    };
+    let entries = baseline::read(file)?;
+    let outcome = baseline::apply(analysis, &entries, file, linted, cwd);
+    if !outcome.fixed.is_empty() {
+        eprint!("{}", baseline::describe_fixed(&outcome));
+    }
+    Ok(format!(
+        " ({} in the baseline{})",
+        outcome.known,
+        if outcome.fixed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} fixed", outcome.fixed.len())
+        }
+    ))
+}
+
+/// `--print-config`: each configuration in use, with how many files it covers.
+fn describe_configs(
+    groups: &[config::Group],
+    roots: &[PathBuf],
+    resolver: &mut config::Resolver,
+    cwd: &Path,
+) -> Result<String, Failure> {
+    if groups.is_empty() {
+        let root = config::absolute(cwd, roots.first().map_or(Path::new("."), |r| r));
+        let dir = if root.is_dir() {
+            root.as_path()
+        } else {
+            root.parent().unwrap_or(Path::new("/"))
+        };
+        return Ok(resolver.for_dir(dir)?.describe());
+    }
+    let mut out = String::new();
+    for (i, group) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let n = group.files.len();
+        out.push_str(&format!(
+            "# for {n} file{} ({} ...)\n",
+            if n == 1 { "" } else { "s" },
+            display_path(&group.files[0])
+        ));
+        out.push_str(&group.config.describe());
+    }
+    Ok(out)
 }
 
 fn rule_ids() -> String {

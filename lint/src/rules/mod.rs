@@ -11,25 +11,46 @@ use crate::finding::{Finding, Level};
 use crate::prefilter::Needs;
 
 /// Declares a rule's metadata; the doc comment becomes its `--explain` text.
+/// A rule reads syntax unless declared with `reads = Comments`.
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
         $name:ident = $id:literal, $level:ident, $summary:literal $(,)?
+    ) => {
+        declare_rule! { $(#[doc = $doc])* $name = $id, $level, $summary, reads = Syntax }
+    };
+    (
+        $(#[doc = $doc:literal])*
+        $name:ident = $id:literal, $level:ident, $summary:literal, reads = $reads:ident $(,)?
     ) => {
         $(#[doc = $doc])*
         pub static $name: $crate::rules::RuleInfo = $crate::rules::RuleInfo {
             id: $id,
             default_level: $crate::finding::Level::$level,
             summary: $summary,
+            reads: $crate::rules::Reads::$reads,
             doc: concat!($($doc, "\n"),*),
         };
     };
 }
 
 pub mod deferred_delete;
+pub mod invalid_suppression;
 pub mod pointer_value_comparison;
 pub mod silent_early_return;
 pub mod timer_leak;
+pub mod unused_suppression;
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The syntax tree: checked by the engine, in the CLI and the proc-macro alike.
+    Syntax,
+    /// Comments, which syn drops: reported by the CLI's suppression step
+    /// (`cli/suppress.rs`), which reads the source text. The engine's
+    /// `check` for such a rule finds nothing.
+    Comments,
+}
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -39,6 +60,7 @@ pub struct RuleInfo {
     pub default_level: Level,
     /// One line for `--list-rules`.
     pub summary: &'static str,
+    pub reads: Reads,
     /// The doc comment as written (each line keeps rustdoc's leading space).
     doc: &'static str,
 }
@@ -93,9 +115,24 @@ pub static RULES: &[Rule] = &[
         check: pointer_value_comparison::check,
         needs: pointer_value_comparison::NEEDS,
     },
+    Rule {
+        info: &unused_suppression::INFO,
+        check: unused_suppression::check,
+        needs: Needs::NEVER,
+    },
+    Rule {
+        info: &invalid_suppression::INFO,
+        check: invalid_suppression::check,
+        needs: Needs::NEVER,
+    },
 ];
 
 /// Looks a rule up by its ID.
 pub fn rule(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.info.id == id)
+}
+
+/// The rules that read syntax: all the proc-macro can check or allow.
+pub fn syntax_rules() -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().filter(|r| r.info.reads == Reads::Syntax)
 }

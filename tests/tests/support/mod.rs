@@ -57,3 +57,79 @@ pub fn without_timing(text: &str) -> String {
         .replace_all(text, "in [TIME]")
         .into_owned()
 }
+
+/// A cargo project in a temporary directory, written file by file.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project holding `files` (path, text); directories are created.
+    pub fn new(files: &[(&str, &str)]) -> Project {
+        let project = Project {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for (path, text) in files {
+            project.write(path, text);
+        }
+        project
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, path: &str, text: &str) {
+        let path = self.dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(path)).unwrap()
+    }
+
+    /// Runs the command in the project's root.
+    pub fn lint(&self, args: &[&str]) -> Run {
+        lint(self.dir.path(), args)
+    }
+}
+
+/// `[package]` manifest text for a package called `name`.
+pub fn package(name: &str) -> String {
+    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n")
+}
+
+/// A function with a `deferred_delete` finding (deny) on its second line.
+pub const DEFERRED_DELETE: &str = "\
+pub async fn delete_not_active(c: Arc<Consumer>, meta: &Meta) -> Result<(), Error> {
+    let _cleanup = scopeguard::guard(c.clone(), |c| c.delete());
+    meta.forward_proposal(c.key()).await?;
+    Ok(())
+}
+";
+
+/// A function with a `silent_early_return` finding (warn) on its third line.
+pub const SILENT_RETURN: &str = "\
+pub fn expire_inactive(meta: &Meta, consumer: &Consumer) {
+    let Some(cluster) = meta.cluster() else {
+        return;
+    };
+    cluster.propose_delete(consumer.key());
+}
+";
+
+/// (path, line, rule) of each finding printed by `--format short`.
+pub fn findings(run: &Run) -> Vec<(String, usize, String)> {
+    let line = regex::Regex::new(r"^(.+?):(\d+):\d+: \w+\[(\w+)\]").unwrap();
+    run.stdout
+        .lines()
+        .filter_map(|l| line.captures(l))
+        .map(|c| (c[1].to_string(), c[2].parse().unwrap(), c[3].to_string()))
+        .collect()
+}
+
+/// Shorthand for expected findings.
+pub fn at(path: &str, line: usize, rule: &str) -> (String, usize, String) {
+    (path.to_string(), line, rule.to_string())
+}

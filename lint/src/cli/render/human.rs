@@ -16,31 +16,9 @@ use crate::Level;
 const WIDTH: usize = 100;
 
 pub fn render(analysis: &Analysis, color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(WIDTH)
-        .with_links(false);
     let mut out = String::new();
     for report in &analysis.findings {
-        let source = analysis
-            .sources
-            .get(&report.path)
-            .cloned()
-            .unwrap_or_else(|| Arc::from(""));
-        let diagnostic = HumanReport {
-            report,
-            source: NamedSource::new(
-                printable(&report.path),
-                Arc::from(printable_source(&source)),
-            ),
-        };
-        if handler.render_report(&mut out, &diagnostic).is_err() {
-            out.push_str(&format!("{}: {}\n", report.path, report.message));
-        }
+        out.push_str(&render_one(analysis, report, color));
         out.push('\n');
     }
     for p in &analysis.problems {
@@ -54,6 +32,35 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
             printable(&p.path),
             printable(&p.message)
         ));
+    }
+    out
+}
+
+/// One finding as miette draws it (the `rendered` text of cargo messages too).
+pub fn render_one(analysis: &Analysis, report: &Report, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(WIDTH)
+        .with_links(false);
+    let source = analysis
+        .sources
+        .get(&report.path)
+        .cloned()
+        .unwrap_or_else(|| Arc::from(""));
+    let diagnostic = HumanReport {
+        report,
+        source: NamedSource::new(
+            printable(&report.path),
+            Arc::from(printable_source(&source)),
+        ),
+    };
+    let mut out = String::new();
+    if handler.render_report(&mut out, &diagnostic).is_err() {
+        out.push_str(&format!("{}: {}\n", report.path, report.message));
     }
     out
 }

@@ -52,6 +52,7 @@ pub fn render(analysis: &Analysis) -> String {
             "deny": count(crate::Level::Deny),
             "warn": count(crate::Level::Warn),
             "errors": analysis.problems.len(),
+            "suppressed": analysis.suppressed.len(),
         },
     });
     let mut text = serde_json::to_string_pretty(&document).expect("JSON values always serialize");

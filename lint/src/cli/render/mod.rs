@@ -1,6 +1,7 @@
 //! Output formats. Each takes the whole [`Analysis`] (already sorted by path,
 //! line, column) and returns the text to print on stdout.
 
+mod cargo;
 mod github;
 mod human;
 mod json;
@@ -19,7 +20,23 @@ pub fn render(format: Format, analysis: &Analysis, color: bool) -> String {
         Format::Json => json::render(analysis),
         Format::Sarif => sarif::render(analysis),
         Format::Github => github::render(analysis),
+        Format::Cargo => cargo::render(analysis),
     }
+}
+
+/// An error about the command's own input (a configuration file), as miette draws it.
+pub fn diagnostic(error: &dyn miette::Diagnostic, color: bool) -> String {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let mut out = String::new();
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_links(false);
+    if handler.render_report(&mut out, error).is_err() {
+        out = format!("error: {error}\n");
+    }
+    out
 }
 
 /// rustc's words for a level, used by the human, short and github formats.
@@ -77,6 +94,9 @@ pub fn summary(analysis: &Analysis, elapsed: Duration) -> String {
         plural(count(Level::Deny), "error"),
         plural(count(Level::Warn), "warning"),
     );
+    if !analysis.suppressed.is_empty() {
+        line.push_str(&format!(", {} suppressed", analysis.suppressed.len()));
+    }
     if !analysis.problems.is_empty() {
         line.push_str(&format!(
             ", {} could not be linted",

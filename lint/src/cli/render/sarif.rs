@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::cli::{Analysis, Region};
+use crate::cli::{Analysis, Region, Report};
 use crate::{Level, RULES};
 
 fn sarif_level(level: Level) -> &'static str {
@@ -28,32 +28,25 @@ pub fn render(analysis: &Analysis) -> String {
             })
         })
         .collect();
-    let results: Vec<Value> = analysis
+    // Suppressed findings are results too, marked as suppressed in source
+    // with the comment's reason, so that reviewers of the log see them.
+    let mut all: Vec<(&Report, Option<&str>)> = analysis
         .findings
         .iter()
-        .map(|f| {
-            let rule_index = RULES.iter().position(|r| r.info.id == f.rule.id);
-            let related: Vec<Value> = f
-                .labels
+        .map(|f| (f, None))
+        .chain(
+            analysis
+                .suppressed
                 .iter()
-                .enumerate()
-                .map(|(i, (r, m))| {
-                    json!({
-                        "id": i + 1,
-                        "message": {"text": m},
-                        "physicalLocation": physical(&f.path, r),
-                    })
-                })
-                .collect();
-            json!({
-                "ruleId": f.rule.id,
-                "ruleIndex": rule_index,
-                "level": sarif_level(f.level),
-                "message": {"text": format!("{}\nhelp: {}", f.message, f.help)},
-                "locations": [{"physicalLocation": physical(&f.path, &f.region)}],
-                "relatedLocations": related,
-            })
-        })
+                .map(|s| (&s.report, Some(s.reason.as_str()))),
+        )
+        .collect();
+    all.sort_by(|(a, _), (b, _)| {
+        (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id))
+    });
+    let results: Vec<Value> = all
+        .into_iter()
+        .map(|(f, reason)| result(f, reason))
         .collect();
     let notifications: Vec<Value> = analysis
         .problems
@@ -89,6 +82,35 @@ pub fn render(analysis: &Analysis) -> String {
     let mut text = serde_json::to_string_pretty(&document).expect("JSON values always serialize");
     text.push('\n');
     text
+}
+
+fn result(f: &Report, suppression: Option<&str>) -> Value {
+    let rule_index = RULES.iter().position(|r| r.info.id == f.rule.id);
+    let related: Vec<Value> = f
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, (r, m))| {
+            json!({
+                "id": i + 1,
+                "message": {"text": m},
+                "physicalLocation": physical(&f.path, r),
+            })
+        })
+        .collect();
+    let suppressions: Vec<Value> = suppression
+        .map(|reason| json!({"kind": "inSource", "justification": reason}))
+        .into_iter()
+        .collect();
+    json!({
+        "ruleId": f.rule.id,
+        "ruleIndex": rule_index,
+        "level": sarif_level(f.level),
+        "message": {"text": format!("{}\nhelp: {}", f.message, f.help)},
+        "locations": [{"physicalLocation": physical(&f.path, &f.region)}],
+        "relatedLocations": related,
+        "suppressions": suppressions,
+    })
 }
 
 fn physical(path: &str, r: &Region) -> Value {

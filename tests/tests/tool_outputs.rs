@@ -1,0 +1,183 @@
+//! The contracts with other tools: cargo's JSON messages (read with the
+//! `cargo_metadata` crate, as rust-analyzer and cargo tooling read them) and
+//! SARIF (validated against the SARIF 2.1.0 schema).
+
+mod support;
+
+use cargo_metadata::diagnostic::DiagnosticLevel;
+use cargo_metadata::Message;
+use serde_json::Value;
+use support::{fixture, lint, package, Project};
+
+fn messages(stdout: &str) -> Vec<Message> {
+    Message::parse_stream(stdout.as_bytes())
+        .map(|m| m.expect("readable"))
+        .collect()
+}
+
+#[test]
+fn message_format_json_is_cargos_message_stream() {
+    let run = lint(&fixture("mixed"), &["--message-format", "json"]);
+    assert_eq!(run.code, 1);
+    let json = lint(&fixture("mixed"), &["--format", "json"]);
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    let expected = doc["findings"].as_array().unwrap();
+
+    let messages = messages(&run.stdout);
+    let (last, compiler) = messages.split_last().unwrap();
+    match last {
+        Message::BuildFinished(finished) => assert!(!finished.success, "a deny-level finding"),
+        other => panic!("the stream ends with build-finished, not {other:?}"),
+    }
+    assert_eq!(compiler.len(), expected.len());
+    for (message, finding) in compiler.iter().zip(expected) {
+        let Message::CompilerMessage(message) = message else {
+            panic!("not a compiler message: {message:?}");
+        };
+        assert!(
+            message.package_id.repr.ends_with("#mixed@0.1.0"),
+            "{}",
+            message.package_id
+        );
+        assert_eq!(message.target.name, "mixed");
+        let diagnostic = &message.message;
+        assert_eq!(
+            diagnostic.code.as_ref().unwrap().code,
+            finding["rule"].as_str().unwrap()
+        );
+        let level = match finding["level"].as_str().unwrap() {
+            "deny" => DiagnosticLevel::Error,
+            _ => DiagnosticLevel::Warning,
+        };
+        assert_eq!(diagnostic.level, level);
+        assert_eq!(diagnostic.message, finding["message"].as_str().unwrap());
+        let primary = diagnostic.spans.iter().find(|s| s.is_primary).unwrap();
+        let region = &finding["region"];
+        assert_eq!(primary.file_name, finding["path"].as_str().unwrap());
+        assert_eq!(
+            (
+                primary.line_start,
+                primary.column_start,
+                primary.line_end,
+                primary.column_end
+            ),
+            (
+                region["start_line"].as_u64().unwrap() as usize,
+                region["start_column"].as_u64().unwrap() as usize,
+                region["end_line"].as_u64().unwrap() as usize,
+                region["end_column"].as_u64().unwrap() as usize,
+            )
+        );
+        assert_eq!(
+            (primary.byte_start as u64, primary.byte_end as u64),
+            (
+                region["byte_start"].as_u64().unwrap(),
+                region["byte_end"].as_u64().unwrap()
+            )
+        );
+        let highlighted = &primary.text[0];
+        assert!(highlighted.highlight_start < highlighted.highlight_end);
+        let labels: Vec<&str> = diagnostic
+            .spans
+            .iter()
+            .filter(|s| !s.is_primary)
+            .map(|s| s.label.as_deref().unwrap())
+            .collect();
+        let expected_labels: Vec<&str> = finding["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, expected_labels);
+        assert_eq!(diagnostic.children[0].level, DiagnosticLevel::Help);
+        assert_eq!(
+            diagnostic.children[0].message,
+            finding["help"].as_str().unwrap()
+        );
+        let rendered = diagnostic.rendered.as_deref().unwrap();
+        assert!(
+            rendered.contains(&format!("[{}]", finding["rule"].as_str().unwrap())),
+            "{rendered}"
+        );
+    }
+}
+
+#[test]
+fn files_that_cannot_be_linted_are_error_messages_without_a_code() {
+    let run = lint(
+        &fixture("broken"),
+        &[".", "--message-format=json", "--parse-all"],
+    );
+    let errors: Vec<_> = messages(&run.stdout)
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::CompilerMessage(m) if m.message.code.is_none() => Some(m.message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{}", run.stdout);
+    assert!(errors.iter().all(|e| e.level == DiagnosticLevel::Error));
+    assert_eq!(errors[0].spans[0].file_name, "not_utf8.rs");
+    assert_eq!(
+        (
+            errors[0].spans[0].line_start,
+            errors[0].spans[0].column_start
+        ),
+        (2, 7)
+    );
+}
+
+/// The vendored SARIF 2.1.0 schema, compiled.
+fn sarif_schema() -> (boon::Schemas, boon::SchemaIndex) {
+    let path = support::workspace().join("tests/data/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler
+        .add_resource("sarif-schema-2.1.0.json", schema)
+        .unwrap();
+    let index = compiler
+        .compile("sarif-schema-2.1.0.json", &mut schemas)
+        .unwrap();
+    (schemas, index)
+}
+
+fn assert_valid_sarif(stdout: &str) {
+    let (schemas, index) = sarif_schema();
+    let log: Value = serde_json::from_str(stdout).unwrap();
+    if let Err(e) = schemas.validate(&log, index) {
+        panic!("not valid SARIF 2.1.0: {e:#}");
+    }
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    assert_valid_sarif(&lint(&fixture("mixed"), &["--format", "sarif"]).stdout);
+    assert_valid_sarif(&lint(&fixture("broken"), &[".", "--format", "sarif"]).stdout);
+    assert_valid_sarif(&lint(&fixture("clean"), &[".", "--format", "sarif"]).stdout);
+    let suppressed = Project::new(&[
+        ("Cargo.toml", &package("p")),
+        (
+            "src/lib.rs",
+            &format!(
+                "// lifecycle-lint: allow(deferred_delete) -- local cache only\n{}",
+                support::DEFERRED_DELETE
+            ),
+        ),
+    ]);
+    let run = suppressed.lint(&["--format", "sarif"]);
+    assert!(run.stdout.contains("\"inSource\""), "{}", run.stdout);
+    assert_valid_sarif(&run.stdout);
+}
+
+#[test]
+fn the_schema_check_catches_invalid_sarif() {
+    let run = lint(&fixture("mixed"), &["--format", "sarif"]);
+    let mut log: Value = serde_json::from_str(&run.stdout).unwrap();
+    log["runs"][0]["results"][0]["level"] = "fatal".into();
+    log["runs"][0]["results"][0]["suppressions"] = serde_json::json!([{"kind": "inComment"}]);
+    let (schemas, index) = sarif_schema();
+    assert!(schemas.validate(&log, index).is_err());
+}
