@@ -102,16 +102,26 @@ pub struct Vocabulary {
 }
 
 impl Default for Vocabulary {
+    /// The built-in vocabularies. They are compiled once per process and
+    /// shared: a clone of a `Regex` shares its program and caches, and a run
+    /// over hundreds of crates (each with its own default configuration), or
+    /// a build with a thousand `#[quorum_gated_delete]` functions, asks for
+    /// them again and again.
     fn default() -> Vocabulary {
-        let compile = |w: Word| Regex::new(w.default_pattern()).expect("built-in pattern");
-        Vocabulary {
-            delete: compile(Word::Delete),
-            propose: compile(Word::Propose),
-            log: compile(Word::Log),
-            assignment: compile(Word::Assignment),
-            lifecycle: compile(Word::Lifecycle),
-            rearm: compile(Word::Rearm),
-        }
+        static DEFAULT: std::sync::OnceLock<Vocabulary> = std::sync::OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                let compile = |w: Word| Regex::new(w.default_pattern()).expect("built-in pattern");
+                Vocabulary {
+                    delete: compile(Word::Delete),
+                    propose: compile(Word::Propose),
+                    log: compile(Word::Log),
+                    assignment: compile(Word::Assignment),
+                    lifecycle: compile(Word::Lifecycle),
+                    rearm: compile(Word::Rearm),
+                }
+            })
+            .clone()
     }
 }
 

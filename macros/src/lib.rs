@@ -56,15 +56,11 @@ fn expand(args: TokenStream2, input: TokenStream2) -> TokenStream2 {
 fn check(args: TokenStream2, input: TokenStream2) -> syn::Result<()> {
     let args = GatedArgs::parse(args)?;
     let function = parse_function(input)?;
-    let custom;
-    let vocabulary = if args.is_default() {
-        default_vocabulary()
-    } else {
-        custom = args.vocabulary(default_vocabulary());
-        &custom
-    };
+    // `Vocabulary::default()` is compiled once per compiler process and
+    // shared; rustc keeps a proc-macro loaded for the whole crate.
+    let vocabulary = args.vocabulary(&Vocabulary::default());
     let facts = CrateFacts::default();
-    let findings = check_function(&function, &Options::new(vocabulary, &facts));
+    let findings = check_function(&function, &Options::new(&vocabulary, &facts));
     let mut errors: Option<syn::Error> = None;
     for finding in findings.into_iter().filter(|f| !args.allows(f.rule.id)) {
         let id = finding.rule.id;
@@ -84,14 +80,6 @@ fn check(args: TokenStream2, input: TokenStream2) -> syn::Result<()> {
         }
     }
     errors.map_or(Ok(()), Err)
-}
-
-/// Compiled once per compiler process: rustc keeps a proc-macro loaded for
-/// the whole crate, and compiling the regexes for every annotated function
-/// was most of the macro's cost.
-fn default_vocabulary() -> &'static Vocabulary {
-    static DEFAULT: std::sync::OnceLock<Vocabulary> = std::sync::OnceLock::new();
-    DEFAULT.get_or_init(Vocabulary::default)
 }
 
 /// Accepts anything with a function body: free functions, `async fn`,
