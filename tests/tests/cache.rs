@@ -129,3 +129,43 @@ fn a_corrupt_cache_is_ignored_and_no_cache_writes_nothing() {
     );
     assert!(!target.exists(), "--no-cache wrote {}", target.display());
 }
+
+#[test]
+fn crate_facts_do_not_leak_between_crates_linted_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let guard_impl = "pub struct ConsumerGuard(Consumer);\nimpl Drop for ConsumerGuard {\n    fn drop(&mut self) {\n        self.0.delete();\n    }\n}\n";
+    let user = "pub fn delete_not_active(c: Consumer) -> Result<(), E> {\n    let _guard = ConsumerGuard::new(c.clone());\n    meta.forward_proposal(c.key())?;\n    Ok(())\n}\n";
+    for (name, files) in [
+        ("a", vec![("guard.rs", guard_impl)]),
+        ("b", vec![("reaper.rs", user)]),
+        ("c", vec![("guard.rs", guard_impl), ("reaper.rs", user)]),
+    ] {
+        fs::create_dir_all(root.join(name).join("src")).unwrap();
+        fs::write(
+            root.join(name).join("Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n"),
+        )
+        .unwrap();
+        for (file, text) in files {
+            fs::write(root.join(name).join("src").join(file), text).unwrap();
+        }
+    }
+    let run = support::lint(root, &[".", "--format", "short"]);
+    let flagged: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("deferred_delete"))
+        .collect();
+    assert_eq!(
+        flagged.len(),
+        1,
+        "only crate c, which defines the guard, is flagged:\n{}",
+        run.stdout
+    );
+    assert!(
+        flagged[0].starts_with("c/src/reaper.rs:2:"),
+        "{}",
+        run.stdout
+    );
+}

@@ -11,7 +11,7 @@
 //! before handing results back, and clears proc-macro2's per-thread source
 //! map after every file so memory stays bounded by one file's tree per thread.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -199,30 +199,47 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                 scan
             })
             .collect();
-        let mut facts = CrateFacts::default();
-        for (type_name, delete_call) in scans.iter().flat_map(|s| &s.facts) {
-            facts.insert_deleting_drop(
-                type_name.clone(),
-                DeletingDrop {
+        // Facts are per crate: linting a vendored tree of many crates, one
+        // crate's `impl Drop for HashMap` must not make another's `HashMap`
+        // a deleting guard. The pre-filter gets the union (a superset only
+        // parses more, never less), each file its own crate's facts.
+        let packages = package_of_each(files);
+        let mut facts_by_package: HashMap<&Path, CrateFacts> = HashMap::new();
+        let mut all_facts = CrateFacts::default();
+        for (scan, package) in scans.iter().zip(&packages) {
+            for (type_name, delete_call) in &scan.facts {
+                let drop = DeletingDrop {
                     delete_call: delete_call.clone(),
-                },
-            );
+                };
+                all_facts.insert_deleting_drop(type_name.clone(), drop.clone());
+                facts_by_package
+                    .entry(package.as_path())
+                    .or_default()
+                    .insert_deleting_drop(type_name.clone(), drop);
+            }
         }
-        let facts_digest = cache::content_hash(
-            format!("{:?}", facts.deleting_drops().collect::<Vec<_>>()).as_bytes(),
-        );
+        let mut described: Vec<String> = facts_by_package
+            .iter()
+            .map(|(package, facts)| {
+                format!(
+                    "{}:{:?}",
+                    package.display(),
+                    facts.deleting_drops().collect::<Vec<_>>()
+                )
+            })
+            .collect();
+        described.sort();
+        let facts_digest = cache::content_hash(described.join("\n").as_bytes());
         let results_usable = old.facts_digest == facts_digest;
         let prefilter = settings
             .prefilter
-            .then(|| Prefilter::new(&rules, &settings.vocabulary, &facts));
-        let options = Options {
-            rules: &rules,
-            ..Options::new(&settings.vocabulary, &facts)
-        };
+            .then(|| Prefilter::new(&rules, &settings.vocabulary, &all_facts));
+        let no_facts = CrateFacts::default();
         let linted: Vec<Linted> = files
             .par_iter()
             .zip(&scans)
-            .map(|(path, scan)| {
+            .zip(&packages)
+            .map(|((path, scan), package)| {
                 let cached = scan
                     .hash
                     .filter(|_| results_usable)
@@ -237,7 +254,14 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                         parsed: true,
                         from_cache: true,
                     },
-                    None => lint_one(path, &options, prefilter.as_ref()),
+                    None => {
+                        let facts = facts_by_package.get(package.as_path()).unwrap_or(&no_facts);
+                        let options = Options {
+                            rules: &rules,
+                            ..Options::new(&settings.vocabulary, facts)
+                        };
+                        lint_one(path, &options, prefilter.as_ref())
+                    }
                 };
                 progress.tick();
                 linted
@@ -274,6 +298,28 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
         }
         Ok(analysis)
     })
+}
+
+/// For each file, the directory of the nearest enclosing `Cargo.toml` (its
+/// crate), or its own directory outside any crate.
+fn package_of_each(files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut by_dir: HashMap<PathBuf, PathBuf> = HashMap::new();
+    files
+        .iter()
+        .map(|file| {
+            let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+            if let Some(package) = by_dir.get(&dir) {
+                return package.clone();
+            }
+            let package = dir
+                .ancestors()
+                .find(|d| d.join("Cargo.toml").is_file())
+                .unwrap_or(&dir)
+                .to_path_buf();
+            by_dir.insert(dir, package.clone());
+            package
+        })
+        .collect()
 }
 
 /// Adds one file's result to the analysis.
