@@ -28,8 +28,12 @@ mod broker;
 mod config;
 mod driver;
 mod gate;
+#[cfg(feature = "node")]
+pub mod node;
 mod outcome;
 mod pace;
+#[cfg(feature = "raft")]
+pub mod raft;
 mod reaper;
 #[cfg(feature = "sim")]
 pub mod sim;
