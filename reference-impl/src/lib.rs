@@ -27,6 +27,8 @@
 mod broker;
 mod config;
 mod driver;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 mod gate;
 #[cfg(feature = "node")]
 pub mod node;

@@ -101,7 +101,7 @@ impl Backend for Raft {
     }
 
     fn records(&self) -> Vec<(Instant, Record)> {
-        journal_records(&self.0)
+        conformance::journal_records(self.0.journal())
     }
 
     fn violations(&self) -> Vec<String> {
@@ -114,52 +114,6 @@ impl Backend for Raft {
             .map(|i| self.0.node(i).instances_held_elsewhere())
             .sum()
     }
-}
-
-/// The suite's records from the cluster's journal.
-fn journal_records(cluster: &RaftCluster) -> Vec<(Instant, Record)> {
-    let epoch = cluster.journal().epoch();
-    cluster
-        .journal()
-        .events()
-        .into_iter()
-        .filter_map(|(at, event)| {
-            let record = match event {
-                NodeEvent::Proposed {
-                    node,
-                    key,
-                    assignment,
-                    ..
-                } => Record::Proposed {
-                    node,
-                    key,
-                    assignment,
-                },
-                NodeEvent::Removed {
-                    node,
-                    key,
-                    assignment,
-                    ..
-                } => Record::Removed {
-                    node: Some(node),
-                    key,
-                    assignment,
-                },
-                NodeEvent::DeletedLocally {
-                    node,
-                    key,
-                    assignment,
-                } => Record::DeletedLocally {
-                    node,
-                    key,
-                    assignment: Some(assignment),
-                },
-                NodeEvent::Finished { node, report } => Record::Finished { node, report },
-                _ => return None,
-            };
-            Some((epoch + at, record))
-        })
-        .collect()
 }
 
 conformance_suite!(Raft);

@@ -31,6 +31,12 @@ use tracing::Level;
 
 use crate::support::Capture;
 
+#[cfg(feature = "node")]
+mod journal;
+#[cfg(feature = "node")]
+#[allow(unused_imports)] // not every test target reads a journal
+pub use journal::journal_records;
+
 /// Every consumer's inactivity threshold in the suite.
 pub const THRESHOLD: Duration = Duration::from_secs(1);
 /// How long a scenario waits for something that must happen.
