@@ -169,7 +169,7 @@ impl<M: Metalayer<String>> Node<M> {
                 // A backend announces the removal first; an instance still
                 // open here under another identity was replaced all the same.
                 if let Some(old) = state.instances.get(key).cloned() {
-                    if old.assignment_id() != *assignment {
+                    if old.is_open() && old.assignment_id() != *assignment {
                         self.stop_by_metalayer(&mut state, key, old.assignment_id());
                     }
                 }

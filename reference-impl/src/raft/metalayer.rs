@@ -99,7 +99,7 @@ impl Metalayer<String> for RaftMetalayer {
         proposals.spawn(async move {
             match tokio::time::timeout(timeout, raft.client_write(command)).await {
                 Ok(Ok(reply)) => tracing::debug!(node, consumer = %key, %assignment,
-                    applied = ?reply.data, "raft: delete proposal committed"),
+                    applied = %reply.data, "raft: delete proposal committed"),
                 Ok(Err(error)) => tracing::debug!(node, consumer = %key, %assignment, %error,
                     "raft: delete proposal not committed"),
                 Err(_) => tracing::debug!(node, consumer = %key, %assignment, ?timeout,

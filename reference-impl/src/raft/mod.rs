@@ -26,6 +26,8 @@ mod store;
 pub use cluster::{RaftCluster, RaftClusterError, RaftSetup};
 pub use metalayer::RaftMetalayer;
 
+use std::fmt;
+
 use crate::broker::AssignmentId;
 
 /// An entry of the replicated log.
@@ -56,6 +58,22 @@ pub enum Applied {
     NotDeleted {
         current: Option<AssignmentId>,
     },
+}
+
+impl fmt::Display for Applied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Applied::Nothing => f.write_str("nothing"),
+            Applied::Assigned(assignment) => write!(f, "assigned {assignment}"),
+            Applied::Deleted => f.write_str("deleted"),
+            Applied::NotDeleted {
+                current: Some(current),
+            } => {
+                write!(f, "not deleted: the name now belongs to {current}")
+            }
+            Applied::NotDeleted { current: None } => f.write_str("not deleted: already gone"),
+        }
+    }
 }
 
 openraft::declare_raft_types!(
