@@ -74,7 +74,10 @@ impl EtcdOptions {
             // Watches are canceled when their member loses the leader.
             .with_require_leader(true);
         match &self.user {
-            Some((user, password)) => options.with_user(user.clone(), password.clone()),
+            // Authentication tokens expire: refresh them instead of failing.
+            Some((user, password)) => options
+                .with_user(user.clone(), password.clone())
+                .with_auto_token_refresh(true),
             None => options,
         }
     }
