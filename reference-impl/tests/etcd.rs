@@ -384,3 +384,23 @@ async fn etcd_leader_killed_while_the_delete_transaction_is_in_flight() {
     assert_eq!(run.local_deletes("c"), 0, "deleted locally");
     run.finish().await;
 }
+
+/// With no etcd answering (nothing listens on the port), a node still starts:
+/// its metalayer is simply not ready, so its reaper warns and re-arms.
+/// Needs no etcd, so it runs everywhere.
+#[tokio::test]
+async fn without_etcd_a_node_starts_but_is_not_ready() {
+    let options = EtcdOptions {
+        connect_timeout: Duration::from_millis(200),
+        request_timeout: Duration::from_millis(200),
+        ..EtcdOptions::new(vec!["http://127.0.0.1:9".to_owned()], unique_prefix())
+    };
+    let metalayer = EtcdMetalayer::connect(options, std::sync::Arc::new(|_: &_| {}))
+        .await
+        .expect("connecting does not need etcd up");
+    sleep(Duration::from_secs(1)).await;
+    assert!(!metalayer.is_ready());
+    assert_eq!(metalayer.assignment(&"c".to_owned()), None);
+    assert!(metalayer.fetch_assignment("c").await.is_err());
+    metalayer.shutdown().await;
+}

@@ -166,7 +166,7 @@ fn status(cluster: &RaftCluster, key: &str) -> String {
             let state = match cluster.node(node).instance(key) {
                 Some(i) if i.is_open() => format!("open {}", i.assignment_id()),
                 Some(i) => format!("stopped {}", i.assignment_id()),
-                None => "none".to_owned(),
+                None => "gone".to_owned(),
             };
             let down = if cluster.is_up(node) { "" } else { " (down)" };
             format!("node {node}: {state}{down}")
@@ -196,7 +196,7 @@ fn proposed(cluster: &RaftCluster, key: &str, assignment: AssignmentId) -> bool 
 fn gone_everywhere(cluster: &RaftCluster, key: &str) -> bool {
     (0..cluster.len())
         .filter(|&n| cluster.is_up(n))
-        .all(|n| cluster.node(n).instance(key).is_some_and(|i| !i.is_open()))
+        .all(|n| cluster.node(n).instance(key).is_none_or(|i| !i.is_open()))
 }
 
 async fn create(cluster: &RaftCluster, key: &str) -> Option<AssignmentId> {
@@ -316,7 +316,7 @@ pub async fn play() -> bool {
             wait_for("the majority reaps the consumer", || {
                 (0..cluster.len())
                     .filter(|&n| n != minority)
-                    .all(|n| cluster.node(n).instance(key).is_some_and(|i| !i.is_open()))
+                    .all(|n| cluster.node(n).instance(key).is_none_or(|i| !i.is_open()))
             })
             .await;
             println!("   => while cut off: {}", status(&cluster, key));

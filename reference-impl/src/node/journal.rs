@@ -1,5 +1,6 @@
 //! What happened on the nodes of one cluster, in order.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -60,7 +61,8 @@ pub enum NodeEvent {
 pub type JournalHook = Box<dyn Fn(Duration, &NodeEvent) + Send>;
 
 /// The shared, ordered record of a cluster's [`NodeEvent`]s, timed on tokio's
-/// clock from the journal's creation.
+/// clock from the journal's creation. [`Journal::new`] keeps every event
+/// (tests, demos); a long-running node uses [`Journal::bounded`].
 #[derive(Clone)]
 pub struct Journal {
     inner: Arc<Inner>,
@@ -68,7 +70,9 @@ pub struct Journal {
 
 struct Inner {
     epoch: Instant,
-    events: Mutex<Vec<(Duration, NodeEvent)>>,
+    /// At most this many events are kept, the oldest dropped first.
+    capacity: usize,
+    events: Mutex<VecDeque<(Duration, NodeEvent)>>,
     hook: Mutex<Option<JournalHook>>,
 }
 
@@ -79,11 +83,19 @@ impl Default for Journal {
 }
 
 impl Journal {
+    /// A journal that keeps every event.
     pub fn new() -> Journal {
+        Journal::bounded(usize::MAX)
+    }
+
+    /// A journal that keeps the latest `max_events` events (the hook still
+    /// sees every one).
+    pub fn bounded(max_events: usize) -> Journal {
         Journal {
             inner: Arc::new(Inner {
                 epoch: Instant::now(),
-                events: Mutex::new(Vec::new()),
+                capacity: max_events,
+                events: Mutex::new(VecDeque::new()),
                 hook: Mutex::new(None),
             }),
         }
@@ -101,7 +113,12 @@ impl Journal {
         if let Some(hook) = lock(&self.inner.hook).as_ref() {
             hook(at, &event);
         }
-        events.push((at, event));
+        if events.len() >= self.inner.capacity {
+            events.pop_front();
+        }
+        if self.inner.capacity > 0 {
+            events.push_back((at, event));
+        }
     }
 
     /// Calls `hook` with every event from now on.
@@ -109,12 +126,38 @@ impl Journal {
         *lock(&self.inner.hook) = Some(hook);
     }
 
-    /// Every event so far, with its time since [`epoch`](Journal::epoch).
+    /// The events kept, oldest first, with their time since
+    /// [`epoch`](Journal::epoch).
     pub fn events(&self) -> Vec<(Duration, NodeEvent)> {
-        lock(&self.inner.events).clone()
+        lock(&self.inner.events).iter().cloned().collect()
     }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bounded_journal_keeps_the_latest_events_and_hooks_see_all() {
+        let journal = Journal::bounded(2);
+        let seen = Arc::new(Mutex::new(0));
+        let counter = seen.clone();
+        journal.set_hook(Box::new(move |_, _| *lock(&counter) += 1));
+        for node in 0..3 {
+            journal.record(NodeEvent::NodeDown { node });
+        }
+        let kept: Vec<NodeEvent> = journal.events().into_iter().map(|(_, e)| e).collect();
+        assert_eq!(
+            kept,
+            [
+                NodeEvent::NodeDown { node: 1 },
+                NodeEvent::NodeDown { node: 2 }
+            ]
+        );
+        assert_eq!(*lock(&seen), 3);
+    }
 }

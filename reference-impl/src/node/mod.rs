@@ -81,8 +81,12 @@ pub struct Node<M> {
 }
 
 struct NodeState<M> {
-    /// The current instance of each consumer this node has seen created.
+    /// The current instance of each consumer: dropped once the metalayer
+    /// removes its assignment, so churn does not grow the map.
     instances: HashMap<String, Arc<NodeConsumer>>,
+    /// Every instance this node made and something still holds, for the
+    /// shutdown check (pruned as they are dropped).
+    made: Vec<Weak<NodeConsumer>>,
     /// What the reaper tracks here (the consumers this node leads).
     tracked: HashMap<String, Tracked<NodeConsumer>>,
     /// Whether this node leads the metalayer (for `Placement::MetalayerLeader`).
@@ -103,6 +107,7 @@ impl<M: Metalayer<String>> Node<M> {
             journal,
             state: Mutex::new(NodeState {
                 instances: HashMap::new(),
+                made: Vec::new(),
                 tracked: HashMap::new(),
                 leads_metalayer: false,
                 metalayer: None,
@@ -189,6 +194,7 @@ impl<M: Metalayer<String>> Node<M> {
                     self.journal.clone(),
                 ));
                 state.instances.insert(key.clone(), instance.clone());
+                state.remember(&instance);
                 self.journal.record(NodeEvent::Created {
                     node: self.id,
                     key: key.clone(),
@@ -206,13 +212,13 @@ impl<M: Metalayer<String>> Node<M> {
     }
 
     /// The metalayer removed `assignment`: stop its instance here (its quit
-    /// fires, which is how a waiting delete learns of the commit).
+    /// fires, which is how a waiting delete learns of the commit) and forget it.
     fn stop_by_metalayer(&self, state: &mut NodeState<M>, key: &str, assignment: AssignmentId) {
-        let instance = state
-            .instances
-            .get(key)
-            .filter(|c| c.assignment_id() == assignment)
-            .cloned();
+        let current = state.instances.get(key);
+        let instance = current.filter(|c| c.assignment_id() == assignment).cloned();
+        if instance.is_some() {
+            state.instances.remove(key);
+        }
         let stopped = instance.as_ref().is_some_and(|c| c.stop());
         self.journal.record(NodeEvent::Removed {
             node: self.id,
@@ -284,7 +290,8 @@ impl<M: Metalayer<String>> Node<M> {
         state.tracked.get(key).map(Tracked::touch).is_some()
     }
 
-    /// The current instance of `key` on this node.
+    /// The current instance of `key` on this node; `None` once the metalayer
+    /// removed it (or before this node applied its creation).
     pub fn instance(&self, key: &str) -> Option<Arc<NodeConsumer>> {
         self.lock().instances.get(key).cloned()
     }
@@ -337,13 +344,33 @@ impl<M: Metalayer<String>> Node<M> {
         self.journal.record(NodeEvent::NodeDown { node: self.id });
     }
 
-    /// Instances referenced by anything but this node's own map: after
-    /// shutdown, no reaper task or entry may still hold one.
+    /// Instances this node made that something besides its own map (and the
+    /// caller) still holds: after shutdown, no reaper task or entry may.
     pub fn instances_held_elsewhere(&self) -> usize {
-        self.lock()
-            .instances
-            .values()
-            .filter(|c| Arc::strong_count(c) > 1)
+        let state = self.lock();
+        state
+            .made
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|instance| {
+                let in_map = state
+                    .instances
+                    .get(instance.key_str())
+                    .is_some_and(|c| c.assignment_id() == instance.assignment_id());
+                // This upgrade, and the map's reference if it has one.
+                Arc::strong_count(instance) > 1 + usize::from(in_map)
+            })
             .count()
+    }
+}
+
+impl<M> NodeState<M> {
+    /// Keeps a weak reference to a new instance, dropping the dead ones when
+    /// they are the majority (so the list stays proportional to the live ones).
+    fn remember(&mut self, instance: &Arc<NodeConsumer>) {
+        if self.made.len() >= 64 && self.made.len() > 2 * self.instances.len() {
+            self.made.retain(|made| made.strong_count() > 0);
+        }
+        self.made.push(Arc::downgrade(instance));
     }
 }
