@@ -27,9 +27,15 @@
 mod broker;
 mod config;
 mod driver;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 mod gate;
+#[cfg(feature = "node")]
+pub mod node;
 mod outcome;
 mod pace;
+#[cfg(feature = "raft")]
+pub mod raft;
 mod reaper;
 #[cfg(feature = "sim")]
 pub mod sim;

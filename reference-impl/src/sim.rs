@@ -317,6 +317,8 @@ struct Node {
 struct State {
     clustered: bool,
     ready: bool,
+    /// Commits wait (proposals are still taken): see `SimCluster::hold_commits`.
+    commits_held: bool,
     faults: Faults,
     rng: SimRng,
     next_index: u64,
@@ -363,6 +365,7 @@ impl SimCluster {
             state: Mutex::new(State {
                 clustered: setup.clustered,
                 ready: true,
+                commits_held: false,
                 faults: Faults::default(),
                 rng: SimRng::new(setup.seed),
                 next_index: 1,
@@ -420,6 +423,11 @@ impl SimCluster {
 
     fn now_ms(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// When the cluster started: event times count from here.
+    pub fn epoch(&self) -> Instant {
+        self.epoch
     }
 
     /// Milliseconds since the cluster started.
@@ -753,6 +761,14 @@ impl SimCluster {
         self.wake_apply.notify_one();
     }
 
+    /// Holds every commit back while `hold` (proposals are still taken, and
+    /// commit in order once released): a delete proposal stays in flight for
+    /// as long as a test needs.
+    pub fn hold_commits(&self, hold: bool) {
+        self.lock().commits_held = hold;
+        self.wake_apply.notify_one();
+    }
+
     pub fn set_faults(&self, faults: Faults) {
         self.lock().faults = faults;
     }
@@ -858,7 +874,7 @@ impl SimCluster {
     /// Applies the commits that are due; returns when the next one is.
     fn apply_due_commits(&self) -> Option<u64> {
         let mut state = self.lock();
-        if !state.ready {
+        if !state.ready || state.commits_held {
             return None;
         }
         let now = self.now_ms();

@@ -1,349 +1,80 @@
 //! A small in-process cluster with the quorum-gated reaper, under faults.
 //!
-//! `cargo run -p reaper-demo` plays one short act per path of the gated
-//! delete on a simulated 3-node cluster, on tokio's paused clock (so the
-//! minutes of simulated time take a second), and prints what happens to each
-//! consumer: the metalayer's side (`sim:` lines) and the reaper's own log.
+//! `cargo run -p reaper-demo` plays one short act per situation on a real
+//! 3-node openraft cluster in this process (real time, about half a minute):
+//! the raft side (`raft:` lines, one per node event) and the reaper's own
+//! log. `cargo run -p reaper-demo -- --backend sim` plays the simulated
+//! cluster's acts instead, on tokio's paused clock (about a second).
 
-use std::sync::Arc;
-use std::time::Duration;
+mod raft;
+mod sim;
 
-use quorum_reaper::sim::{Faults, SimCluster, SimEvent, SimSetup};
-use quorum_reaper::{Config, Consumer, Outcome};
-use tokio::time::{sleep, Instant};
-use tracing::Level;
+use std::process::ExitCode;
+
+use tokio::time::Instant;
+use tracing::{Level, Subscriber};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
+use tracing_subscriber::layer::SubscriberExt;
 
-const THRESHOLD: Duration = Duration::from_secs(30);
+const USAGE: &str = "usage: reaper-demo [--backend raft|sim]
+  raft  a real openraft cluster in this process, real time (default)
+  sim   the simulated cluster, on a paused clock";
 
-/// Shows the simulated time since the act started.
-struct SimTime(Instant);
+/// Shows the time since the act started (tokio's clock: simulated under the sim).
+struct ActTime(Instant);
 
-impl FormatTime for SimTime {
+impl FormatTime for ActTime {
     fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
         write!(w, "t={:>7.3}s", self.0.elapsed().as_secs_f64())
     }
 }
 
-fn config() -> Config {
-    Config {
-        initial_backoff: Duration::from_secs(2),
-        max_backoff: Duration::from_secs(16),
-        max_attempts: 8,
-        unavailable_recheck: Duration::from_secs(5),
-        max_in_flight: 1_000,
-        proposals_per_second: 2_000,
-        proposal_burst: 100,
-        warnings_per_window: 3,
-        warning_window: Duration::from_secs(30),
-    }
-}
-
-/// Runs one act with its own cluster and log subscriber.
-async fn act<F, Fut>(title: &str, story: &str, nodes: usize, clustered: bool, level: Level, play: F)
-where
-    F: FnOnce(Arc<SimCluster>) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    println!("\n━━ {title} ━━");
-    println!("   {story}");
-    let start = Instant::now();
-    let subscriber = tracing_subscriber::fmt()
+/// The reaper's log (nothing from openraft's own), timed from `start`.
+fn subscriber(start: Instant, level: Level) -> impl Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_timer(SimTime(start))
+        .with_timer(ActTime(start))
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let sim = SimCluster::start(SimSetup {
-        nodes,
-        clustered,
-        seed: 2026,
-        reaper: config(),
-    });
-    if level >= Level::INFO {
-        sim.set_event_hook(Box::new(|at, event| {
-            if let Some(line) = describe(event) {
-                println!("t={:>7.3}s   sim: {line}", at as f64 / 1000.0);
-            }
-        }));
+        .finish()
+        .with(Targets::new().with_target("quorum_reaper", level))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let backend = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] | ["--backend", "raft"] => "raft",
+        ["--backend", "sim"] => "sim",
+        ["-h" | "--help"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("reaper-demo: unexpected arguments {args:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut runtime = tokio::runtime::Builder::new_current_thread();
+    runtime.enable_all();
+    if backend == "sim" {
+        runtime.start_paused(true);
     }
-    play(sim.clone()).await;
-    sim.shutdown().await;
-    let violations = sim.violations();
-    if violations.is_empty() {
-        println!("   ✓ contract held: no premature delete, nothing left running after shutdown");
+    let runtime = match runtime.build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("reaper-demo: cannot start a tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let held = match backend {
+        "sim" => runtime.block_on(sim::play()),
+        _ => runtime.block_on(raft::play()),
+    };
+    if held {
+        ExitCode::SUCCESS
     } else {
-        println!("   ✗ contract broken: {violations:#?}");
+        ExitCode::FAILURE
     }
-}
-
-/// The metalayer-side events worth a line.
-fn describe(event: &SimEvent) -> Option<String> {
-    Some(match event {
-        SimEvent::Created {
-            key,
-            assignment,
-            leader,
-        } => format!("{key} created, assignment {assignment}, leader node {leader}"),
-        SimEvent::Proposed {
-            key,
-            assignment,
-            node,
-            fate,
-        } => {
-            format!("node {node} proposes deleting {key} {assignment} -> {fate:?}")
-        }
-        SimEvent::Committed {
-            key,
-            assignment,
-            applied: true,
-        } => format!("metalayer committed: delete {key} {assignment}"),
-        SimEvent::Committed {
-            key,
-            assignment,
-            applied: false,
-        } => {
-            format!("metalayer ignored a late delete of {key} {assignment}: the name now belongs to another assignment")
-        }
-        SimEvent::StoppedByApply { key, node, .. } => {
-            format!("apply path stopped {key} on node {node}")
-        }
-        SimEvent::DeletedLocally { key, node, .. } => {
-            format!("{key} deleted locally on node {node}")
-        }
-        SimEvent::Replaced {
-            key,
-            old,
-            new,
-            stale_left_open,
-        } => format!(
-            "{key} re-created: {old} -> {new}{}",
-            if *stale_left_open {
-                " (node missed it: old instance still open)"
-            } else {
-                ""
-            }
-        ),
-        SimEvent::ClosedWithoutQuit { key, .. } => {
-            format!("{key} closed, but its quit signal never fires")
-        }
-        SimEvent::LeaderMoved { key, from, to } => {
-            format!("{key}: leadership moves node {from} -> node {to}")
-        }
-        SimEvent::MetalayerReady(ready) => {
-            format!("metalayer {}", if *ready { "is back" } else { "is DOWN" })
-        }
-        SimEvent::Finished { node, report } => {
-            format!(
-                "node {node}: {} -> {} ({} proposals)",
-                report.key, report.outcome, report.proposals
-            )
-        }
-        _ => return None,
-    })
-}
-
-/// Where a consumer stands at the end of an act.
-fn status(sim: &SimCluster, key: &str, node: usize) -> String {
-    let alive = sim.instance(key, node).is_some_and(|c| !c.is_closed());
-    let last = sim.outcomes(key).last().map(Outcome::to_string);
-    match (alive, last) {
-        (true, _) => "alive".to_owned(),
-        (false, Some(last)) => format!("gone ({last})"),
-        (false, None) => "gone".to_owned(),
-    }
-}
-
-#[tokio::main(flavor = "current_thread", start_paused = true)]
-async fn main() {
-    println!("quorum-reaper demo: inactive consumers are deleted only once the metalayer agrees.");
-    println!(
-        "Threshold {}s; backoff 2s doubling to 16s; simulated time.",
-        THRESHOLD.as_secs()
-    );
-
-    act(
-        "1. Standalone server",
-        "No cluster: an idle consumer is deleted locally when its threshold passes.",
-        1,
-        false,
-        Level::DEBUG,
-        |sim| async move {
-            sim.create_consumer("ACC > ORDERS > idle", THRESHOLD, 0);
-            sleep(THRESHOLD + Duration::from_secs(1)).await;
-            println!("   => idle: {}", status(&sim, "ACC > ORDERS > idle", 0));
-        },
-    )
-    .await;
-
-    act(
-        "2. Healthy cluster",
-        "An idle consumer is proposed for deletion and deleted when the commit stops it; a busy one stays.",
-        3,
-        true,
-        Level::DEBUG,
-        |sim| async move {
-            sim.set_faults(Faults { commit_delay_ms: (300, 300), ..Faults::default() });
-            sim.create_consumer("ACC > ORDERS > idle", THRESHOLD, 1);
-            sim.create_consumer("ACC > ORDERS > busy", THRESHOLD, 2);
-            for _ in 0..5 {
-                sleep(Duration::from_secs(10)).await;
-                sim.touch("ACC > ORDERS > busy");
-            }
-            println!("   => idle: {}", status(&sim, "ACC > ORDERS > idle", 1));
-            println!("   => busy: {}", status(&sim, "ACC > ORDERS > busy", 2));
-        },
-    )
-    .await;
-
-    act(
-        "3. Metalayer down when the threshold passes (review: silent return, ghost consumer)",
-        "The reaper warns and re-arms the check instead of returning silently; the consumer is reaped once the metalayer is back.",
-        3,
-        true,
-        Level::DEBUG,
-        |sim| async move {
-            sim.create_consumer("ACC > ORDERS > ephemeral", THRESHOLD, 0);
-            sleep(Duration::from_secs(20)).await;
-            sim.set_ready(false);
-            sleep(Duration::from_secs(40)).await;
-            println!("   => during the outage: {}", status(&sim, "ACC > ORDERS > ephemeral", 0));
-            sim.set_ready(true);
-            sleep(Duration::from_secs(30)).await;
-            println!("   => after the outage: {}", status(&sim, "ACC > ORDERS > ephemeral", 0));
-        },
-    )
-    .await;
-
-    act(
-        "4. Proposals lost",
-        "The metalayer drops every proposal for a while: the reaper retries with min(d*2, max) backoff, warning (rate-limited), until one commits.",
-        3,
-        true,
-        Level::DEBUG,
-        |sim| async move {
-            sim.set_faults(Faults { drop_permille: 1000, ..Faults::default() });
-            sim.create_consumer("ACC > ORDERS > unlucky", THRESHOLD, 0);
-            sleep(THRESHOLD + Duration::from_secs(20)).await;
-            sim.set_faults(Faults::default());
-            sleep(Duration::from_secs(20)).await;
-            println!("   => unlucky: {}", status(&sim, "ACC > ORDERS > unlucky", 0));
-        },
-    )
-    .await;
-
-    act(
-        "5. Re-created under the same name while the old delete waits (ABA)",
-        "The old instance is cleaned up locally with a warning; the new consumer, same name and config, is untouched.",
-        3,
-        true,
-        Level::DEBUG,
-        |sim| async move {
-            sim.set_faults(Faults { drop_permille: 1000, ..Faults::default() });
-            sim.create_consumer("ACC > ORDERS > reborn", THRESHOLD, 0);
-            sleep(THRESHOLD + Duration::from_secs(3)).await;
-            let old = sim.instance("ACC > ORDERS > reborn", 0);
-            sim.recreate("ACC > ORDERS > reborn", true);
-            sim.set_faults(Faults::default());
-            sleep(Duration::from_secs(10)).await;
-            let old_state = if old.is_some_and(|o| o.is_closed()) { "deleted" } else { "alive" };
-            println!("   => old instance: {old_state}; new consumer: {}", status(&sim, "ACC > ORDERS > reborn", 0));
-        },
-    )
-    .await;
-
-    act(
-        "6. Closed, but the quit signal never fires (review: endless retry)",
-        "The retry loop sees the consumer is closed and stops instead of proposing forever.",
-        3,
-        true,
-        Level::DEBUG,
-        |sim| async move {
-            sim.set_faults(Faults {
-                drop_permille: 1000,
-                ..Faults::default()
-            });
-            sim.create_consumer("ACC > ORDERS > half-closed", THRESHOLD, 0);
-            sleep(THRESHOLD + Duration::from_secs(3)).await;
-            sim.close_without_quit("ACC > ORDERS > half-closed");
-            sleep(Duration::from_secs(120)).await;
-            let proposals = sim
-                .history()
-                .iter()
-                .filter(|(_, e)| matches!(e, SimEvent::Proposed { .. }))
-                .count();
-            println!("   => {proposals} proposals in total, none after the close");
-        },
-    )
-    .await;
-
-    act(
-        "7. Leadership moves while the delete waits",
-        "The old leader's waiting delete stops at once; the new leader tracks the consumer afresh and reaps it.",
-        3,
-        true,
-        Level::DEBUG,
-        |sim| async move {
-            sim.set_faults(Faults { drop_permille: 1000, ..Faults::default() });
-            sim.create_consumer("ACC > ORDERS > moving", THRESHOLD, 0);
-            sleep(THRESHOLD + Duration::from_secs(3)).await;
-            sim.move_leader("ACC > ORDERS > moving", 1);
-            sim.set_faults(Faults::default());
-            sleep(THRESHOLD + Duration::from_secs(2)).await;
-            println!("   => moving: {}", status(&sim, "ACC > ORDERS > moving", 1));
-        },
-    )
-    .await;
-
-    act(
-        "8. Shutdown with deletes waiting",
-        "Every waiting delete ends with `stopped_shutdown`; nothing is deleted and no task or timer is left.",
-        3,
-        true,
-        Level::INFO,
-        |sim| async move {
-            sim.set_faults(Faults { drop_permille: 1000, ..Faults::default() });
-            for i in 0..5 {
-                sim.create_consumer(&format!("ACC > ORDERS > c{i}"), THRESHOLD, i % 3);
-            }
-            sleep(THRESHOLD + Duration::from_secs(3)).await;
-            let waiting: usize = sim.stats().iter().map(|s| s.in_flight).sum();
-            println!("   => {waiting} deletes waiting; shutting down");
-        },
-    )
-    .await;
-
-    act(
-        "9. Mass expiry: 20,000 consumers at once, metalayer down at that moment",
-        "Warnings are folded into a few lines; once it is back, proposals go out at most 2,000/s and all are reaped.",
-        1,
-        true,
-        Level::WARN,
-        |sim| async move {
-            for i in 0..20_000 {
-                sim.create_consumer(&format!("ACC > EVENTS > e{i}"), THRESHOLD, 0);
-            }
-            sim.set_ready(false);
-            sleep(THRESHOLD + Duration::from_secs(45)).await;
-            sim.set_ready(true);
-            let back = Instant::now();
-            while !sim.ghosts().is_empty() {
-                sleep(Duration::from_secs(1)).await;
-            }
-            let mut per_second = std::collections::BTreeMap::<u64, u64>::new();
-            for (at, event) in sim.history() {
-                if matches!(event, SimEvent::Proposed { .. }) {
-                    *per_second.entry(at / 1000).or_default() += 1;
-                }
-            }
-            let busiest = per_second.values().max().copied().unwrap_or(0);
-            println!(
-                "   => all 20,000 reaped {:.1}s after the metalayer came back; busiest second: {busiest} proposals",
-                back.elapsed().as_secs_f64()
-            );
-        },
-    )
-    .await;
 }
