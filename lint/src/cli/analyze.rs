@@ -5,17 +5,20 @@
 //! clears proc-macro2's per-thread source map after every file so memory
 //! stays bounded by one file's tree per thread.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::limits;
 use super::location::{LineIndex, Position, Region};
 use crate::{check_file, CrateFacts, Finding, Level, Options, Rule, RuleInfo, Vocabulary, RULES};
 
-/// Worker threads get a big stack: syn recurses once per nesting level, and
-/// machine-generated code nests deeply.
-const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
+/// Worker threads get a big stack: syn, the rules and the tree's destructor
+/// recurse once per nesting level, up to `limits::MAX_NESTING` levels. Only
+/// the pages a thread touches are allocated.
+const WORKER_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// One finding, located in its file.
 #[derive(Debug, Clone)]
@@ -38,6 +41,8 @@ pub enum ProblemKind {
     Encoding,
     /// The file or directory could not be read.
     Io,
+    /// The file is too big or nested too deeply to lint safely.
+    Limit,
 }
 
 impl ProblemKind {
@@ -46,6 +51,7 @@ impl ProblemKind {
             ProblemKind::Parse => "parse",
             ProblemKind::Encoding => "encoding",
             ProblemKind::Io => "io",
+            ProblemKind::Limit => "limit",
         }
     }
 }
@@ -91,11 +97,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
         .stack_size(WORKER_STACK_BYTES)
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
-    let rules: Vec<Rule> = RULES
-        .iter()
-        .copied()
-        .filter(|r| (settings.level_of)(r.info) != Level::Allow)
-        .collect();
+    let rules = enabled_rules(settings);
     Ok(pool.install(|| {
         let facts = gather_facts(files, &settings.vocabulary);
         let options = Options {
@@ -106,31 +108,45 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
             .par_iter()
             .map(|path| lint_one(path, &options, settings.level_of))
             .collect();
-        let mut analysis = Analysis::default();
-        for result in results {
-            match result {
-                FileResult::Linted {
-                    path,
-                    text,
-                    findings,
-                } => {
-                    analysis.files_checked += 1;
-                    if let Some(text) = text {
-                        analysis.sources.insert(path, text);
-                    }
-                    analysis.findings.extend(findings);
-                }
-                FileResult::Failed(problem) => analysis.problems.push(problem),
-            }
-        }
-        analysis
-            .findings
-            .sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
-        analysis
-            .problems
-            .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
-        analysis
+        collect(results)
     }))
+}
+
+/// The rules that run: those not at level `Allow`.
+fn enabled_rules(settings: &Settings) -> Vec<Rule> {
+    RULES
+        .iter()
+        .copied()
+        .filter(|r| (settings.level_of)(r.info) != Level::Allow)
+        .collect()
+}
+
+/// The per-file results as one sorted [`Analysis`].
+fn collect(results: Vec<FileResult>) -> Analysis {
+    let mut analysis = Analysis::default();
+    for result in results {
+        match result {
+            FileResult::Linted {
+                path,
+                text,
+                findings,
+            } => {
+                analysis.files_checked += 1;
+                if let Some(text) = text {
+                    analysis.sources.insert(path, text);
+                }
+                analysis.findings.extend(findings);
+            }
+            FileResult::Failed(problem) => analysis.problems.push(problem),
+        }
+    }
+    analysis
+        .findings
+        .sort_by(|a, b| (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id)));
+    analysis
+        .problems
+        .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
+    analysis
 }
 
 /// First pass: the types whose `Drop` deletes, across all files. Only files
@@ -140,19 +156,24 @@ fn gather_facts(files: &[PathBuf], vocabulary: &Vocabulary) -> CrateFacts {
         .par_iter()
         .filter_map(|path| {
             let text = read_source(path).ok()?;
-            if !text.contains("Drop") {
-                return None;
-            }
-            let facts = syn::parse_file(&text)
-                .ok()
-                .map(|file| CrateFacts::of_file(&file, vocabulary));
-            forget_spans();
-            facts
+            facts_of(&text, vocabulary)
         })
         .reduce(CrateFacts::default, |mut a, b| {
             a.merge(b);
             a
         })
+}
+
+/// The facts one file contributes, if it can contribute any.
+fn facts_of(text: &str, vocabulary: &Vocabulary) -> Option<CrateFacts> {
+    if !text.contains("Drop") {
+        return None;
+    }
+    let facts = parse(text)
+        .ok()
+        .map(|file| CrateFacts::of_file(&file, vocabulary));
+    forget_spans();
+    facts
 }
 
 fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level) -> FileResult {
@@ -166,16 +187,23 @@ fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level
             })
         }
     };
-    let file = match syn::parse_file(&text) {
+    lint_text(shown, text, options, level_of)
+}
+
+/// Parses, checks and locates one file's text (already decoded).
+fn lint_text(
+    shown: String,
+    text: String,
+    options: &Options<'_>,
+    level_of: fn(&RuleInfo) -> Level,
+) -> FileResult {
+    let file = match parse(&text) {
         Ok(file) => file,
-        Err(error) => {
-            let position = LineIndex::new(&text).position(error.span().start());
+        Err(problem) => {
             forget_spans();
             return FileResult::Failed(Problem {
                 path: shown,
-                kind: ProblemKind::Parse,
-                message: parse_error_message(&error),
-                position: Some(position),
+                ..problem
             });
         }
     };
@@ -206,6 +234,38 @@ fn lint_one(path: &Path, options: &Options<'_>, level_of: fn(&RuleInfo) -> Level
     }
 }
 
+/// Lexes and parses a file's text, refusing a file nested too deeply to
+/// parse without overflowing the stack (see [`limits`]).
+fn parse(text: &str) -> Result<syn::File, Problem> {
+    let located = |kind, message, at| Problem {
+        path: String::new(),
+        kind,
+        message,
+        position: Some(LineIndex::new(text).position(at)),
+    };
+    let unparsable = |error: syn::Error| {
+        located(
+            ProblemKind::Parse,
+            parse_error_message(&error),
+            error.span().start(),
+        )
+    };
+    let tokens = limits::lex(text).map_err(|e| unparsable(e.into()))?;
+    let nesting = limits::nesting_estimate(&tokens);
+    if nesting.depth > limits::MAX_NESTING {
+        return Err(located(
+            ProblemKind::Limit,
+            format!(
+                "nested too deeply to parse safely: about {} levels of brackets, operators or generics here (the limit is {}); not linted",
+                nesting.depth,
+                limits::MAX_NESTING
+            ),
+            nesting.at,
+        ));
+    }
+    syn::parse2(tokens).map_err(unparsable)
+}
+
 fn parse_error_message(error: &syn::Error) -> String {
     let text = error.to_string();
     // proc-macro2's lexer error says only "cannot parse string into token stream".
@@ -218,12 +278,36 @@ fn parse_error_message(error: &syn::Error) -> String {
 
 /// Reads a file as UTF-8 Rust source, without its byte-order mark.
 fn read_source(path: &Path) -> Result<String, Problem> {
-    let bytes = std::fs::read(path).map_err(|e| Problem {
+    let problem = |kind, message| Problem {
         path: String::new(),
-        kind: ProblemKind::Io,
-        message: format!("cannot read: {e}"),
+        kind,
+        message,
         position: None,
-    })?;
+    };
+    let io = |e: std::io::Error| problem(ProblemKind::Io, format!("cannot read: {e}"));
+    let mut bytes = Vec::new();
+    // Read one byte past the limit rather than trust metadata: the file may
+    // grow between the two.
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(limits::MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(io)?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        return Err(problem(
+            ProblemKind::Limit,
+            format!(
+                "larger than {} MiB, far beyond hand-written source; not linted (exclude it with --exclude)",
+                limits::MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    decode_source(bytes)
+}
+
+/// Rust source from a file's bytes: UTF-8, without its byte-order mark.
+fn decode_source(bytes: Vec<u8>) -> Result<String, Problem> {
     let mut text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let valid = std::str::from_utf8(valid).unwrap_or_default();
@@ -251,4 +335,152 @@ fn read_source(path: &Path) -> Result<String, Problem> {
 /// span of that text is dead afterwards, so call it only once they are mapped.
 fn forget_spans() {
     proc_macro2::extra::invalidate_current_thread_spans();
+}
+
+/// Lints one file's bytes held in memory exactly as [`analyze`] lints a file
+/// read from disk (decode, crate facts from this file alone, parse, rules,
+/// locate, sort), on one thread with a worker's stack. For fuzzing and
+/// property tests: they drive the real pipeline without the file system.
+pub fn analyze_source(path: &str, bytes: &[u8], settings: &Settings) -> Analysis {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(WORKER_STACK_BYTES)
+            .spawn_scoped(scope, || analyze_source_here(path, bytes, settings))
+            .expect("a worker thread starts")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn analyze_source_here(path: &str, bytes: &[u8], settings: &Settings) -> Analysis {
+    let rules = enabled_rules(settings);
+    let result = match decode_source(bytes.to_vec()) {
+        Err(problem) => FileResult::Failed(Problem {
+            path: path.to_string(),
+            ..problem
+        }),
+        Ok(text) => {
+            let facts = facts_of(&text, &settings.vocabulary).unwrap_or_default();
+            let options = Options {
+                rules: &rules,
+                ..Options::new(&settings.vocabulary, &facts)
+            };
+            lint_text(path.to_string(), text, &options, settings.level_of)
+        }
+    };
+    collect(vec![result])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            vocabulary: Vocabulary::default(),
+            level_of: |rule| rule.default_level,
+            jobs: 1,
+        }
+    }
+
+    /// Each construct that makes syn, the rules or the destructor recurse,
+    /// nested as deeply as the limit lets through, is linted without
+    /// overflowing a worker's stack; one level more is reported.
+    #[test]
+    fn the_deepest_accepted_file_of_each_construct_is_linted() {
+        let constructs: [(&str, fn(usize) -> String); 11] = [
+            ("parentheses", |n| {
+                format!(
+                    "fn delete_consumer() {{ let x = {}1{}; }}",
+                    "(".repeat(n),
+                    ")".repeat(n)
+                )
+            }),
+            ("arrays", |n| {
+                format!(
+                    "fn delete_consumer() {{ let x = {}1{}; }}",
+                    "[".repeat(n),
+                    "]".repeat(n)
+                )
+            }),
+            ("blocks", |n| {
+                format!("fn delete_consumer() {}{}", "{".repeat(n), "}".repeat(n))
+            }),
+            ("modules", |n| {
+                format!("{}{}", "mod m {".repeat(n), "}".repeat(n))
+            }),
+            ("negations", |n| {
+                format!("fn delete_consumer() {{ let x = {}a; }}", "!".repeat(n))
+            }),
+            ("references", |n| {
+                format!("fn delete_consumer() {{ let x = {}a; }}", "& ".repeat(n))
+            }),
+            ("closures", |n| {
+                format!("fn delete_consumer() {{ let f = {}1; }}", "|| ".repeat(n))
+            }),
+            ("assignments", |n| {
+                format!("fn delete_consumer() {{ {}1; }}", "a = ".repeat(n))
+            }),
+            ("generics", |n| {
+                format!("type T = {}u8{};", "Vec<".repeat(n), ">".repeat(n))
+            }),
+            ("sums", |n| {
+                format!("fn delete_consumer() {{ let x = a{}; }}", " + a".repeat(n))
+            }),
+            ("else-ifs", |n| {
+                format!(
+                    "fn delete_consumer() {{ if a {{}}{} }}",
+                    " else if a {}".repeat(n)
+                )
+            }),
+        ];
+        for (name, construct) in constructs {
+            let estimate = |n| {
+                let tokens = limits::lex(&construct(n)).unwrap();
+                let depth = limits::nesting_estimate(&tokens).depth;
+                forget_spans();
+                depth
+            };
+            let mut n = 1;
+            while estimate(n * 2) <= limits::MAX_NESTING {
+                n *= 2;
+            }
+            let mut step = n / 2;
+            while step > 0 {
+                if estimate(n + step) <= limits::MAX_NESTING {
+                    n += step;
+                }
+                step /= 2;
+            }
+            let accepted = analyze_source("deep.rs", construct(n).as_bytes(), &settings());
+            assert!(
+                accepted.problems.is_empty(),
+                "{name} x{n}: {:?}",
+                accepted.problems
+            );
+            let refused = analyze_source("deep.rs", construct(n + 1).as_bytes(), &settings());
+            assert_eq!(refused.problems.len(), 1, "{name} x{}", n + 1);
+            assert_eq!(refused.problems[0].kind, ProblemKind::Limit, "{name}");
+        }
+    }
+
+    #[test]
+    fn limits_are_reported_with_where_and_why() {
+        let deep = format!(
+            "fn f() {{\n    let x = {}1{};\n}}\n",
+            "(".repeat(4000),
+            ")".repeat(4000)
+        );
+        let analysis = analyze_source("deep.rs", deep.as_bytes(), &settings());
+        let problem = &analysis.problems[0];
+        assert_eq!(problem.kind, ProblemKind::Limit);
+        assert_eq!(problem.position.map(|at| at.line), Some(2));
+        assert!(
+            problem
+                .message
+                .starts_with("nested too deeply to parse safely"),
+            "{}",
+            problem.message
+        );
+    }
 }

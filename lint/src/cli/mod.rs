@@ -3,6 +3,7 @@
 
 mod analyze;
 mod discover;
+mod limits;
 mod location;
 mod render;
 
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 
-pub use analyze::{Analysis, Problem, ProblemKind, Report};
+pub use analyze::{analyze_source, Analysis, Problem, ProblemKind, Report, Settings};
 pub use location::{Position, Region};
 
 use crate::{Level, RuleInfo, Vocabulary, RULES};
@@ -188,8 +189,14 @@ fn execute(args: &Args) -> Result<u8, String> {
     })
 }
 
-fn default_level(rule: &RuleInfo) -> Level {
+/// Every rule at its default level (what runs without configuration).
+pub fn default_level(rule: &RuleInfo) -> Level {
     rule.default_level
+}
+
+/// Renders an analysis in `format`, exactly as the command prints it.
+pub fn render(format: Format, analysis: &Analysis, color: bool) -> String {
+    render::render(format, analysis, color)
 }
 
 fn rule_ids() -> String {
