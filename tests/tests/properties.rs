@@ -40,6 +40,12 @@ proptest! {
         lifecycle_lint_fuzzkit::lint_and_check("src/reaper.rs", &source);
     }
 
+}
+
+proptest! {
+    // Each case runs the command 11 times.
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
     /// The same tree gives byte-identical output in every format, run after
     /// run, on one thread or two.
     #[test]
@@ -53,9 +59,11 @@ proptest! {
             std::fs::write(module.join(format!("f{i}.rs")), generated(seed)).unwrap();
         }
         for format in ["human", "short", "json", "sarif", "github"] {
-            let args = |jobs: &'static str| ["--format", format, "--color", "always", "-q", "-j", jobs];
+            let args = |jobs: &'static str| [".", "--format", format, "--color", "always", "-q", "-j", jobs];
             let first = support::lint(dir.path(), &args("1"));
-            for jobs in ["1", "2"] {
+            prop_assert!(first.code <= 1, "{}", first.stderr);
+            let runs: &[&str] = if format == "json" { &["1", "2"] } else { &["2"] };
+            for &jobs in runs {
                 let again = support::lint(dir.path(), &args(jobs));
                 prop_assert_eq!(first.code, again.code);
                 prop_assert_eq!(&first.stdout, &again.stdout, "{} with -j{}", format, jobs);
