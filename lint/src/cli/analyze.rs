@@ -12,6 +12,7 @@
 //! map after every file so memory stays bounded by one file's tree per thread.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::{self, Cache, CachedFinding, CachedResult, Entry};
 use super::config::Levels;
+use super::limits;
 use super::location::{LineIndex, Position, Region};
 use super::progress::Progress;
 use super::suppress::{self, Suppressed};
@@ -28,9 +30,10 @@ use crate::prefilter::Prefilter;
 use crate::rules::rule;
 use crate::{check_file, CrateFacts, Level, Options, Rule, RuleInfo, Vocabulary, RULES};
 
-/// Worker threads get a big stack: syn recurses once per nesting level, and
-/// machine-generated code nests deeply.
-const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
+/// Worker threads get a big stack: syn, the rules and the tree's destructor
+/// recurse once per nesting level, up to `limits::MAX_NESTING` levels. Only
+/// the pages a thread touches are allocated.
+const WORKER_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// One finding, located in its file.
 #[derive(Debug, Clone)]
@@ -53,6 +56,8 @@ pub enum ProblemKind {
     Encoding,
     /// The file or directory could not be read.
     Io,
+    /// The file is too big or nested too deeply to lint safely.
+    Limit,
 }
 
 impl ProblemKind {
@@ -61,6 +66,7 @@ impl ProblemKind {
             ProblemKind::Parse => "parse",
             ProblemKind::Encoding => "encoding",
             ProblemKind::Io => "io",
+            ProblemKind::Limit => "limit",
         }
     }
 }
@@ -367,7 +373,7 @@ fn needs_text(result: &CachedResult) -> bool {
 /// delete-like word can contribute, so only those are parsed here.
 fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefilter) -> Scan {
     let shown = super::display_path(path);
-    let Ok(bytes) = std::fs::read(path) else {
+    let Ok(bytes) = read_capped(path) else {
         return Scan {
             shown,
             hash: None,
@@ -388,7 +394,7 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
     }
     let facts = match std::str::from_utf8(&bytes) {
         Ok(text) if !facts_filter.rules_for(text).is_empty() => {
-            let facts = syn::parse_file(text.trim_start_matches('\u{feff}'))
+            let facts = parse(text.trim_start_matches('\u{feff}'))
                 .ok()
                 .map(|file| CrateFacts::of_file(&file, vocabulary));
             forget_spans();
@@ -412,6 +418,23 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
 
 /// Second pass for a file not in the cache.
 fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
+    match read_source(path) {
+        Ok(text) => lint_text(text, options, prefilter),
+        Err((kind, message, position)) => Linted {
+            result: CachedResult::Problem {
+                kind,
+                message,
+                position,
+            },
+            parsed: true,
+            from_cache: false,
+            text: None,
+        },
+    }
+}
+
+/// Pre-filters, parses, checks and locates one file's decoded text.
+fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
     let problem = |kind, message, position| Linted {
         result: CachedResult::Problem {
             kind,
@@ -421,10 +444,6 @@ fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -
         parsed: true,
         from_cache: false,
         text: None,
-    };
-    let text = match read_source(path) {
-        Ok(text) => text,
-        Err((kind, message, position)) => return problem(kind, message, position),
     };
     let needed: Vec<Rule> = match prefilter {
         Some(prefilter) => {
@@ -448,16 +467,11 @@ fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -
             text: text.contains(suppress::MARKER).then(|| Arc::from(text)),
         };
     }
-    let file = match syn::parse_file(&text) {
+    let file = match parse(&text) {
         Ok(file) => file,
-        Err(error) => {
-            let position = LineIndex::new(&text).position(error.span().start());
+        Err((kind, message, position)) => {
             forget_spans();
-            return problem(
-                ProblemKind::Parse,
-                parse_error_message(&error),
-                Some(position),
-            );
+            return problem(kind, message, position);
         }
     };
     let findings = check_file(
@@ -502,10 +516,60 @@ fn parse_error_message(error: &syn::Error) -> String {
     }
 }
 
+type FileProblem = (ProblemKind, String, Option<Position>);
+
+/// Lexes and parses a file's text, refusing a file nested too deeply to
+/// parse without overflowing the stack (see [`limits`]).
+fn parse(text: &str) -> Result<syn::File, FileProblem> {
+    let at = |position| Some(LineIndex::new(text).position(position));
+    let unparsable = |error: syn::Error| {
+        (
+            ProblemKind::Parse,
+            parse_error_message(&error),
+            at(error.span().start()),
+        )
+    };
+    let tokens = limits::lex(text).map_err(|e| unparsable(e.into()))?;
+    let nesting = limits::nesting_estimate(&tokens);
+    if nesting.depth > limits::MAX_NESTING {
+        let message = format!(
+            "nested too deeply to parse safely: about {} levels of brackets, operators or generics here (the limit is {}); not linted",
+            nesting.depth,
+            limits::MAX_NESTING
+        );
+        return Err((ProblemKind::Limit, message, at(nesting.at)));
+    }
+    syn::parse2(tokens).map_err(unparsable)
+}
+
+/// A file's bytes, refusing files over [`limits::MAX_FILE_BYTES`]. Reads one
+/// byte past the limit rather than trust metadata: the file may grow between
+/// the two.
+fn read_capped(path: &Path) -> Result<Vec<u8>, FileProblem> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(limits::MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| (ProblemKind::Io, format!("cannot read: {e}"), None))?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        let message = format!(
+            "larger than {} MiB, far beyond hand-written source; not linted (exclude it with --exclude)",
+            limits::MAX_FILE_BYTES / (1024 * 1024)
+        );
+        return Err((ProblemKind::Limit, message, None));
+    }
+    Ok(bytes)
+}
+
 /// Reads a file as UTF-8 Rust source, without its byte-order mark.
-fn read_source(path: &Path) -> Result<String, (ProblemKind, String, Option<Position>)> {
-    let bytes =
-        std::fs::read(path).map_err(|e| (ProblemKind::Io, format!("cannot read: {e}"), None))?;
+fn read_source(path: &Path) -> Result<String, FileProblem> {
+    decode_source(read_capped(path)?)
+}
+
+/// Rust source from a file's bytes: UTF-8, without its byte-order mark.
+fn decode_source(bytes: Vec<u8>) -> Result<String, FileProblem> {
     let mut text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let valid = std::str::from_utf8(valid).unwrap_or_default();
@@ -529,6 +593,60 @@ fn read_source(path: &Path) -> Result<String, (ProblemKind, String, Option<Posit
         text.drain(..3);
     }
     Ok(text)
+}
+
+/// Lints one file's bytes held in memory exactly as [`analyze`] lints a file
+/// read from disk (decode, crate facts from this file alone, pre-filter,
+/// parse, rules, locate), on one thread with a worker's stack. For fuzzing
+/// and property tests: they drive the real pipeline without the file system.
+pub fn analyze_source(path: &str, bytes: &[u8], settings: &Settings) -> Analysis {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(WORKER_STACK_BYTES)
+            .spawn_scoped(scope, || analyze_source_here(path, bytes, settings))
+            .expect("a worker thread starts")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn analyze_source_here(path: &str, bytes: &[u8], settings: &Settings) -> Analysis {
+    let rules: Vec<Rule> = RULES
+        .iter()
+        .copied()
+        .filter(|r| settings.levels.of(r.info) != Level::Allow)
+        .collect();
+    let linted = match decode_source(bytes.to_vec()) {
+        Err((kind, message, position)) => Linted {
+            result: CachedResult::Problem {
+                kind,
+                message,
+                position,
+            },
+            parsed: true,
+            from_cache: false,
+            text: None,
+        },
+        Ok(text) => {
+            let facts = parse(&text)
+                .ok()
+                .map(|file| CrateFacts::of_file(&file, &settings.vocabulary))
+                .unwrap_or_default();
+            forget_spans();
+            let prefilter = settings
+                .prefilter
+                .then(|| Prefilter::new(&rules, &settings.vocabulary, &facts));
+            let options = Options {
+                rules: &rules,
+                ..Options::new(&settings.vocabulary, &facts)
+            };
+            lint_text(text, &options, prefilter.as_ref())
+        }
+    };
+    let mut analysis = Analysis::default();
+    collect(&mut analysis, path, &linted, &settings.levels);
+    analysis.sort();
+    analysis
 }
 
 /// Drops proc-macro2's record of the source text parsed on this thread. Every

@@ -86,6 +86,16 @@ pub fn rust_files(
 ) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for root in roots {
+        if let Some(link) = symlink_component(root) {
+            errors.push(WalkError {
+                path: root.clone(),
+                message: format!(
+                    "not followed: `{}` is a symbolic link, which may lead out of the linted tree; name its target instead",
+                    link.display()
+                ),
+            });
+            continue;
+        }
         match std::fs::metadata(root) {
             Err(e) => errors.push(WalkError {
                 path: root.clone(),
@@ -102,6 +112,25 @@ pub fn rust_files(
     files.sort();
     files.dedup();
     files
+}
+
+/// The first component of a relative path that is a symbolic link. A path
+/// relative to the current directory may run through the linted tree, which
+/// can be hostile (a pull request may turn `src` into a link to `/`), so it
+/// must not pass through links; absolute paths are the user's own choice.
+fn symlink_component(path: &Path) -> Option<PathBuf> {
+    if path.is_absolute() {
+        return None;
+    }
+    let mut prefix = PathBuf::new();
+    for component in path.components() {
+        prefix.push(component);
+        let is_link = std::fs::symlink_metadata(&prefix).is_ok_and(|m| m.file_type().is_symlink());
+        if matches!(component, std::path::Component::Normal(_)) && is_link {
+            return Some(prefix);
+        }
+    }
+    None
 }
 
 fn walk(root: &Path, exclude: &GlobSet, files: &mut Vec<PathBuf>, errors: &mut Vec<WalkError>) {

@@ -6,6 +6,7 @@ mod baseline;
 mod cache;
 mod config;
 mod discover;
+mod limits;
 mod location;
 mod outline;
 mod progress;
@@ -20,7 +21,7 @@ use std::time::Instant;
 
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
-pub use analyze::{Analysis, Problem, ProblemKind, Report};
+pub use analyze::{analyze_source, Analysis, Problem, ProblemKind, Report, Settings};
 pub use config::Levels;
 pub use location::{Position, Region};
 pub use suppress::Suppressed;
@@ -445,6 +446,11 @@ fn describe_configs(
         out.push_str(&group.config.describe());
     }
     Ok(out)
+}
+
+/// Renders an analysis in `format`, exactly as the command prints it.
+pub fn render(format: Format, analysis: &Analysis, color: bool) -> String {
+    render::render(format, analysis, color)
 }
 
 fn rule_ids() -> String {

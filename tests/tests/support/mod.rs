@@ -133,3 +133,37 @@ pub fn findings(run: &Run) -> Vec<(String, usize, String)> {
 pub fn at(path: &str, line: usize, rule: &str) -> (String, usize, String) {
     (path.to_string(), line, rule.to_string())
 }
+
+pub fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Runs `cargo-lifecycle-lint ARGS` in `dir` as the user `nobody`, or `None`
+/// if `setpriv` is missing or cannot drop privileges.
+pub fn lint_as_nobody(dir: &Path, args: &[&str]) -> Option<Run> {
+    let output = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            env!("CARGO_BIN_EXE_lifecycle-lint-under-test"),
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .ok()?;
+    let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
+    if stderr.starts_with("setpriv:") {
+        return None;
+    }
+    Some(Run {
+        code: output.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr,
+    })
+}

@@ -3,7 +3,7 @@
 //! Values are escaped as the runner expects, so a file name or message with
 //! a newline, `::` or `,` cannot end the command early and inject another.
 
-use super::severity_word;
+use super::{printable, severity_word};
 use crate::cli::Analysis;
 use crate::Level;
 
@@ -41,9 +41,12 @@ pub fn render(analysis: &Analysis) -> String {
     out
 }
 
-/// Escaping for the message part of a workflow command.
+/// Escaping for the message part of a workflow command. Control characters
+/// but `\n` and tab (ANSI escapes, `\r`) are replaced first: the runner's log
+/// viewer would interpret them.
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
+    printable(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -61,6 +64,7 @@ mod tests {
     fn a_crafted_file_name_cannot_start_a_new_command() {
         let escaped = property("src/a\n::set-output name=x::y,z.rs");
         assert!(!escaped.contains('\n') && !escaped.contains("::") && !escaped.contains(','));
-        assert_eq!(data("100%\r\n"), "100%25%0D%0A");
+        assert_eq!(data("100%\n"), "100%25%0A");
+        assert_eq!(data("\u{1b}[2J\r"), "\u{fffd}[2J\u{fffd}");
     }
 }

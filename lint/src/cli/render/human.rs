@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity,
-    SourceSpan,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, Severity, SourceCode, SourceSpan, SpanContents,
 };
 
-use super::{printable, printable_source};
+use super::{printable, printable_source, single_line};
 use crate::cli::{Analysis, Region, Report};
 use crate::Level;
 
@@ -29,8 +29,8 @@ pub fn render(analysis: &Analysis, color: bool) -> String {
         out.push_str(&format!(
             "error[{}]: {}{at}: {}\n\n",
             p.kind.as_str(),
-            printable(&p.path),
-            printable(&p.message)
+            single_line(&p.path),
+            single_line(&p.message)
         ));
     }
     out
@@ -53,21 +53,59 @@ pub fn render_one(analysis: &Analysis, report: &Report, color: bool) -> String {
         .unwrap_or_else(|| Arc::from(""));
     let diagnostic = HumanReport {
         report,
-        source: NamedSource::new(
-            printable(&report.path),
-            Arc::from(printable_source(&source)),
-        ),
+        source: Source {
+            name: single_line(&report.path),
+            text: printable_source(&source),
+        },
     };
     let mut out = String::new();
     if handler.render_report(&mut out, &diagnostic).is_err() {
-        out.push_str(&format!("{}: {}\n", report.path, report.message));
+        out.push_str(&format!(
+            "{}: {}\n",
+            single_line(&report.path),
+            single_line(&report.message)
+        ));
     }
     out
 }
 
 struct HumanReport<'a> {
     report: &'a Report,
-    source: NamedSource<Arc<str>>,
+    source: Source,
+}
+
+/// A file's text as miette reads it, except that the `[path:line:column]`
+/// header counts the column in characters, like every other format (miette
+/// counts bytes, so a multi-byte character before the finding would shift it).
+struct Source {
+    name: String,
+    text: String,
+}
+
+impl SourceCode for Source {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self.text.read_span(span, before, after)?;
+        let column = if before == 0 {
+            let preceding = self.text.get(..span.offset()).unwrap_or_default();
+            let line_start = preceding.rfind('\n').map_or(0, |i| i + 1);
+            preceding[line_start..].chars().count()
+        } else {
+            contents.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            column,
+            contents.line_count(),
+        )))
+    }
 }
 
 fn span(region: &Region) -> SourceSpan {

@@ -107,17 +107,29 @@ pub fn summary(analysis: &Analysis, elapsed: Duration) -> String {
 }
 
 /// Like [`printable`], but keeps every byte offset valid: for source text
-/// that labels point into. Each byte of a control character becomes `?`.
+/// that labels point into. Each byte of a control character becomes `?`; a
+/// carriage return survives only as part of a CRLF line ending (alone, it
+/// would move the cursor back over the snippet's gutter).
 pub fn printable_source(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let line_ending = c == '\r' && chars.peek() == Some(&'\n');
+        if c.is_control() && !matches!(c, '\n' | '\t') && !line_ending {
             out.extend(std::iter::repeat_n('?', c.len_utf8()));
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// For text shown on one line (file names, one-line messages): like
+/// [`printable`], and line breaks become spaces, so a crafted file name
+/// cannot start a line of its own (CI runners read every output line that
+/// starts with `::` as a workflow command, such as `::set-output`).
+pub fn single_line(text: &str) -> String {
+    printable(text).replace('\n', " ")
 }
 
 /// Replaces control characters (ANSI escapes included) so that source text
@@ -132,4 +144,25 @@ pub fn printable(text: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_keeps_its_offsets_and_line_endings_but_not_its_escapes() {
+        let source = "a\u{1b}[2J\r\nb\rc\t\u{85}d\n";
+        let shown = printable_source(source);
+        assert_eq!(shown, "a?[2J\r\nb?c\t??d\n");
+        assert_eq!(shown.len(), source.len());
+    }
+
+    #[test]
+    fn single_line_text_cannot_start_a_line() {
+        assert_eq!(
+            single_line("a\n::set-output x\r\u{1b}"),
+            "a ::set-output x\u{fffd}\u{fffd}"
+        );
+    }
 }

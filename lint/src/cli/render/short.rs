@@ -1,6 +1,6 @@
 //! `path:line:col: level[rule]: message`, one line per finding.
 
-use super::{printable, severity_word};
+use super::{severity_word, single_line};
 use crate::cli::Analysis;
 
 pub fn render(analysis: &Analysis) -> String {
@@ -8,12 +8,12 @@ pub fn render(analysis: &Analysis) -> String {
     for f in &analysis.findings {
         out.push_str(&format!(
             "{}:{}:{}: {}[{}]: {}\n",
-            printable(&f.path).replace('\n', " "),
+            single_line(&f.path),
             f.region.start.line,
             f.region.start.column,
             severity_word(f.level),
             f.rule.id,
-            printable(&f.message).replace('\n', " "),
+            single_line(&f.message),
         ));
     }
     for p in &analysis.problems {
@@ -23,9 +23,9 @@ pub fn render(analysis: &Analysis) -> String {
             .unwrap_or_default();
         out.push_str(&format!(
             "{}:{at} error[{}]: {}\n",
-            printable(&p.path).replace('\n', " "),
+            single_line(&p.path),
             p.kind.as_str(),
-            printable(&p.message).replace('\n', " ")
+            single_line(&p.message)
         ));
     }
     out

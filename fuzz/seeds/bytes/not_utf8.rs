@@ -1,0 +1,2 @@
+pub fn ok() {}
+// café in Latin-1

@@ -1,0 +1,3 @@
+pub fn broken( {
+    let x = 1;
+}

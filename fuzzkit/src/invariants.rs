@@ -1,0 +1,226 @@
+//! The promises every run keeps, whatever the input: checked on the real
+//! pipeline (`lifecycle_lint::cli::analyze_source` and the real renderers).
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use lifecycle_lint::cli::{self, Analysis, Format, Position, Region, Settings};
+use lifecycle_lint::Vocabulary;
+use proc_macro2::{TokenStream, TokenTree};
+use serde_json::Value;
+
+/// Everything one file's analysis renders to.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outputs {
+    pub human: String,
+    pub human_color: String,
+    pub short: String,
+    pub json: String,
+    pub sarif: String,
+    pub github: String,
+}
+
+/// Lints `bytes` as the file `path` with the default settings, renders every
+/// format, and panics (with what broke) unless:
+/// - every finding's region and label lies inside the file, its line and
+///   column agree with its byte offset, and it covers code: it is not empty,
+///   starts on a token, and the text under it lexes as Rust tokens;
+/// - a file with a problem is reported as one, with a position inside it;
+/// - JSON and SARIF parse and count the same findings and problems;
+/// - the GitHub output is one workflow command per finding or problem,
+///   whatever the path or message holds;
+/// - the human (without color) and short outputs hold no control
+///   characters but newlines and tabs.
+pub fn lint_and_check(path: &str, bytes: &[u8]) -> Outputs {
+    // Compiling the vocabulary's regexes costs more than linting a file.
+    static SETTINGS: OnceLock<Settings> = OnceLock::new();
+    let settings = SETTINGS.get_or_init(|| Settings {
+        vocabulary: Vocabulary::default(),
+        levels: cli::Levels::default(),
+        jobs: 1,
+        prefilter: true,
+        cache_dir: None,
+        progress: false,
+    });
+    let analysis = cli::analyze_source(path, bytes, settings);
+    check_positions(&analysis);
+    let outputs = Outputs {
+        human: cli::render(Format::Human, &analysis, false),
+        human_color: cli::render(Format::Human, &analysis, true),
+        short: cli::render(Format::Short, &analysis, false),
+        json: cli::render(Format::Json, &analysis, false),
+        sarif: cli::render(Format::Sarif, &analysis, false),
+        github: cli::render(Format::Github, &analysis, false),
+    };
+    check_outputs(&analysis, &outputs);
+    outputs
+}
+
+fn check_positions(analysis: &Analysis) {
+    assert_eq!(analysis.files_checked + analysis.problems.len(), 1);
+    for problem in &analysis.problems {
+        assert!(!problem.message.is_empty());
+        if let Some(at) = problem.position {
+            assert!(at.line >= 1 && at.column >= 1, "{problem:?}");
+        }
+    }
+    let Some(text) = analysis.sources.values().next() else {
+        assert!(analysis.findings.is_empty(), "findings without their text");
+        return;
+    };
+    let tokens = TokenBoundaries::of(text);
+    for report in &analysis.findings {
+        let what = format!("{} at {:?}", report.rule.id, report.region);
+        check_code_region(text, &tokens, &report.region, &what);
+        for (region, message) in &report.labels {
+            check_code_region(
+                text,
+                &tokens,
+                region,
+                &format!("label `{message}` of {what}"),
+            );
+        }
+    }
+}
+
+/// Where the file's tokens start and end (delimiters included), as
+/// proc-macro2 line/column pairs: a region on code starts at a token's start
+/// and ends at a token's end, never inside a comment, a literal or blank space.
+struct TokenBoundaries {
+    starts: HashSet<(usize, usize)>,
+    ends: HashSet<(usize, usize)>,
+}
+
+impl TokenBoundaries {
+    fn of(text: &str) -> TokenBoundaries {
+        let mut boundaries = TokenBoundaries {
+            starts: HashSet::new(),
+            ends: HashSet::new(),
+        };
+        let stream: TokenStream = text.parse().expect("a file with findings lexes");
+        boundaries.add(stream);
+        proc_macro2::extra::invalidate_current_thread_spans();
+        boundaries
+    }
+
+    fn add(&mut self, stream: TokenStream) {
+        for tree in stream {
+            let span = match &tree {
+                TokenTree::Group(group) => {
+                    self.add_span(group.span_open());
+                    self.add_span(group.span_close());
+                    self.add(group.stream());
+                    group.span()
+                }
+                other => other.span(),
+            };
+            self.add_span(span);
+        }
+    }
+
+    fn add_span(&mut self, span: proc_macro2::Span) {
+        let (start, end) = (span.start(), span.end());
+        self.starts.insert((start.line, start.column));
+        self.ends.insert((end.line, end.column));
+    }
+}
+
+fn check_code_region(text: &str, tokens: &TokenBoundaries, region: &Region, what: &str) {
+    assert!(
+        tokens
+            .starts
+            .contains(&(region.start.line, region.start.column - 1))
+            && tokens
+                .ends
+                .contains(&(region.end.line, region.end.column - 1)),
+        "{what}: region does not start and end on token boundaries"
+    );
+    check_position(text, &region.start, what);
+    check_position(text, &region.end, what);
+    assert!(region.start <= region.end, "{what}: ends before it starts");
+    let code = &text[region.start.offset..region.end.offset];
+    assert!(!code.is_empty(), "{what}: empty region");
+    assert!(
+        !code.starts_with(char::is_whitespace) && !code.ends_with(char::is_whitespace),
+        "{what}: region {code:?} does not start and end on code"
+    );
+    assert!(
+        code.parse::<proc_macro2::TokenStream>().is_ok(),
+        "{what}: region {code:?} is not whole tokens"
+    );
+}
+
+/// The position's line and column are those of its byte offset.
+fn check_position(text: &str, at: &Position, what: &str) {
+    assert!(
+        at.offset <= text.len() && text.is_char_boundary(at.offset),
+        "{what}: offset {} outside the file or inside a character",
+        at.offset
+    );
+    let before = &text[..at.offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before[line_start..].chars().count() + 1;
+    assert_eq!(
+        (at.line, at.column),
+        (line, column),
+        "{what}: line/column disagree with byte offset {}",
+        at.offset
+    );
+}
+
+fn check_outputs(analysis: &Analysis, outputs: &Outputs) {
+    let entries = analysis.findings.len() + analysis.problems.len();
+
+    let json: Value = serde_json::from_str(&outputs.json).expect("JSON output parses");
+    assert_eq!(
+        json["findings"].as_array().map(Vec::len),
+        Some(analysis.findings.len())
+    );
+    assert_eq!(
+        json["errors"].as_array().map(Vec::len),
+        Some(analysis.problems.len())
+    );
+
+    let sarif: Value = serde_json::from_str(&outputs.sarif).expect("SARIF output parses");
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(
+        run["results"].as_array().map(Vec::len),
+        Some(analysis.findings.len())
+    );
+    assert_eq!(
+        run["invocations"][0]["toolExecutionNotifications"]
+            .as_array()
+            .map(Vec::len),
+        Some(analysis.problems.len())
+    );
+
+    let commands: Vec<&str> = outputs.github.split_terminator('\n').collect();
+    assert_eq!(commands.len(), entries, "one workflow command per entry");
+    for command in commands {
+        assert!(
+            command.starts_with("::error ") || command.starts_with("::warning "),
+            "not a workflow command: {command:?}"
+        );
+        assert!(!command.contains('\r'), "carriage return in {command:?}");
+        let (properties, _message) = command[2..]
+            .split_once("::")
+            .expect("a workflow command has properties and a message");
+        assert!(!properties.contains("::"));
+    }
+
+    assert_eq!(
+        outputs.short.lines().count(),
+        entries,
+        "one short line per entry"
+    );
+    for (format, text) in [("human", &outputs.human), ("short", &outputs.short)] {
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "control character in {format} output: {text:?}"
+        );
+    }
+}
