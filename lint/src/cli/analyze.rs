@@ -5,6 +5,7 @@
 //! clears proc-macro2's per-thread source map after every file so memory
 //! stays bounded by one file's tree per thread.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -100,13 +101,15 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
     let rules = enabled_rules(settings);
     Ok(pool.install(|| {
         let facts = gather_facts(files, &settings.vocabulary);
-        let options = Options {
-            rules: &rules,
-            ..Options::new(&settings.vocabulary, &facts)
-        };
         let results: Vec<FileResult> = files
             .par_iter()
-            .map(|path| lint_one(path, &options, settings.level_of))
+            .map(|path| {
+                let options = Options {
+                    rules: &rules,
+                    ..Options::new(&settings.vocabulary, facts.of(path))
+                };
+                lint_one(path, &options, settings.level_of)
+            })
             .collect();
         collect(results)
     }))
@@ -149,19 +152,49 @@ fn collect(results: Vec<FileResult>) -> Analysis {
     analysis
 }
 
-/// First pass: the types whose `Drop` deletes, across all files. Only files
-/// that mention `Drop` can contribute, so only those are parsed here.
-fn gather_facts(files: &[PathBuf], vocabulary: &Vocabulary) -> CrateFacts {
-    files
+/// Crate facts per cargo package: a type's `Drop` in one package says
+/// nothing about a type of the same name in another (one crate's own
+/// `HashMap` whose `Drop` frees entries is not std's `HashMap` elsewhere in
+/// the workspace).
+#[derive(Default)]
+struct PackageFacts {
+    by_package: HashMap<Option<PathBuf>, CrateFacts>,
+    none: CrateFacts,
+}
+
+impl PackageFacts {
+    fn of(&self, file: &Path) -> &CrateFacts {
+        self.by_package.get(&package_of(file)).unwrap_or(&self.none)
+    }
+}
+
+/// The directory of the nearest `Cargo.toml` above a file, if any.
+fn package_of(file: &Path) -> Option<PathBuf> {
+    file.ancestors()
+        .skip(1)
+        .find(|dir| dir.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// First pass: the types whose `Drop` deletes, per package. Only files that
+/// mention `Drop` can contribute, so only those are parsed here.
+fn gather_facts(files: &[PathBuf], vocabulary: &Vocabulary) -> PackageFacts {
+    let found: Vec<(Option<PathBuf>, CrateFacts)> = files
         .par_iter()
         .filter_map(|path| {
             let text = read_source(path).ok()?;
-            facts_of(&text, vocabulary)
+            Some((package_of(path), facts_of(&text, vocabulary)?))
         })
-        .reduce(CrateFacts::default, |mut a, b| {
-            a.merge(b);
-            a
-        })
+        .collect();
+    let mut facts = PackageFacts::default();
+    for (package, file_facts) in found {
+        facts
+            .by_package
+            .entry(package)
+            .or_default()
+            .merge(file_facts);
+    }
+    facts
 }
 
 /// The facts one file contributes, if it can contribute any.
@@ -251,16 +284,11 @@ fn parse(text: &str) -> Result<syn::File, Problem> {
         )
     };
     let tokens = limits::lex(text).map_err(|e| unparsable(e.into()))?;
-    let nesting = limits::nesting_estimate(&tokens);
-    if nesting.depth > limits::MAX_NESTING {
+    if let Some((excess, at)) = limits::nesting_estimate(&tokens).excess() {
         return Err(located(
             ProblemKind::Limit,
-            format!(
-                "nested too deeply to parse safely: about {} levels of brackets, operators or generics here (the limit is {}); not linted",
-                nesting.depth,
-                limits::MAX_NESTING
-            ),
-            nesting.at,
+            format!("nested too deeply to parse safely: {excess}; not linted"),
+            at,
         ));
     }
     syn::parse2(tokens).map_err(unparsable)
@@ -388,7 +416,7 @@ mod tests {
     /// overflowing a worker's stack; one level more is reported.
     #[test]
     fn the_deepest_accepted_file_of_each_construct_is_linted() {
-        let constructs: [(&str, fn(usize) -> String); 11] = [
+        let constructs: [(&str, fn(usize) -> String); 14] = [
             ("parentheses", |n| {
                 format!(
                     "fn delete_consumer() {{ let x = {}1{}; }}",
@@ -433,21 +461,30 @@ mod tests {
                     " else if a {}".repeat(n)
                 )
             }),
+            ("method calls", |n| {
+                format!("fn delete_consumer() {{ x{}; }}", ".a()?".repeat(n))
+            }),
+            ("casts", |n| {
+                format!("fn delete_consumer() {{ x{}; }}", " as u8".repeat(n))
+            }),
+            ("returns", |n| {
+                format!("fn delete_consumer() {{ {}1; }}", "return ".repeat(n))
+            }),
         ];
         for (name, construct) in constructs {
-            let estimate = |n| {
+            let fits = |n| {
                 let tokens = limits::lex(&construct(n)).unwrap();
-                let depth = limits::nesting_estimate(&tokens).depth;
+                let fits = limits::nesting_estimate(&tokens).excess().is_none();
                 forget_spans();
-                depth
+                fits
             };
             let mut n = 1;
-            while estimate(n * 2) <= limits::MAX_NESTING {
+            while fits(n * 2) {
                 n *= 2;
             }
             let mut step = n / 2;
             while step > 0 {
-                if estimate(n + step) <= limits::MAX_NESTING {
+                if fits(n + step) {
                     n += step;
                 }
                 step /= 2;
