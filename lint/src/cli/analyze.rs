@@ -530,14 +530,9 @@ fn parse(text: &str) -> Result<syn::File, FileProblem> {
         )
     };
     let tokens = limits::lex(text).map_err(|e| unparsable(e.into()))?;
-    let nesting = limits::nesting_estimate(&tokens);
-    if nesting.depth > limits::MAX_NESTING {
-        let message = format!(
-            "nested too deeply to parse safely: about {} levels of brackets, operators or generics here (the limit is {}); not linted",
-            nesting.depth,
-            limits::MAX_NESTING
-        );
-        return Err((ProblemKind::Limit, message, at(nesting.at)));
+    if let Some((excess, position)) = limits::nesting_estimate(&tokens).excess() {
+        let message = format!("nested too deeply to parse safely: {excess}; not linted");
+        return Err((ProblemKind::Limit, message, at(position)));
     }
     syn::parse2(tokens).map_err(unparsable)
 }
@@ -653,4 +648,131 @@ fn analyze_source_here(path: &str, bytes: &[u8], settings: &Settings) -> Analysi
 /// span of that text is dead afterwards, so call it only once they are mapped.
 fn forget_spans() {
     proc_macro2::extra::invalidate_current_thread_spans();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            vocabulary: Vocabulary::default(),
+            levels: Levels::default(),
+            jobs: 1,
+            // These inputs are about the parser: parse them all.
+            prefilter: false,
+            cache_dir: None,
+            progress: false,
+        }
+    }
+
+    /// Each construct that makes syn, the rules or the destructor recurse,
+    /// nested as deeply as the limit lets through, is linted without
+    /// overflowing a worker's stack; one level more is reported.
+    #[test]
+    fn the_deepest_accepted_file_of_each_construct_is_linted() {
+        let constructs: [(&str, fn(usize) -> String); 14] = [
+            ("parentheses", |n| {
+                format!(
+                    "fn delete_consumer() {{ let x = {}1{}; }}",
+                    "(".repeat(n),
+                    ")".repeat(n)
+                )
+            }),
+            ("arrays", |n| {
+                format!(
+                    "fn delete_consumer() {{ let x = {}1{}; }}",
+                    "[".repeat(n),
+                    "]".repeat(n)
+                )
+            }),
+            ("blocks", |n| {
+                format!("fn delete_consumer() {}{}", "{".repeat(n), "}".repeat(n))
+            }),
+            ("modules", |n| {
+                format!("{}{}", "mod m {".repeat(n), "}".repeat(n))
+            }),
+            ("negations", |n| {
+                format!("fn delete_consumer() {{ let x = {}a; }}", "!".repeat(n))
+            }),
+            ("references", |n| {
+                format!("fn delete_consumer() {{ let x = {}a; }}", "& ".repeat(n))
+            }),
+            ("closures", |n| {
+                format!("fn delete_consumer() {{ let f = {}1; }}", "|| ".repeat(n))
+            }),
+            ("assignments", |n| {
+                format!("fn delete_consumer() {{ {}1; }}", "a = ".repeat(n))
+            }),
+            ("generics", |n| {
+                format!("type T = {}u8{};", "Vec<".repeat(n), ">".repeat(n))
+            }),
+            ("sums", |n| {
+                format!("fn delete_consumer() {{ let x = a{}; }}", " + a".repeat(n))
+            }),
+            ("else-ifs", |n| {
+                format!(
+                    "fn delete_consumer() {{ if a {{}}{} }}",
+                    " else if a {}".repeat(n)
+                )
+            }),
+            ("method calls", |n| {
+                format!("fn delete_consumer() {{ x{}; }}", ".a()?".repeat(n))
+            }),
+            ("casts", |n| {
+                format!("fn delete_consumer() {{ x{}; }}", " as u8".repeat(n))
+            }),
+            ("returns", |n| {
+                format!("fn delete_consumer() {{ {}1; }}", "return ".repeat(n))
+            }),
+        ];
+        for (name, construct) in constructs {
+            let fits = |n| {
+                let tokens = limits::lex(&construct(n)).unwrap();
+                let fits = limits::nesting_estimate(&tokens).excess().is_none();
+                forget_spans();
+                fits
+            };
+            let mut n = 1;
+            while fits(n * 2) {
+                n *= 2;
+            }
+            let mut step = n / 2;
+            while step > 0 {
+                if fits(n + step) {
+                    n += step;
+                }
+                step /= 2;
+            }
+            let accepted = analyze_source("deep.rs", construct(n).as_bytes(), &settings());
+            assert!(
+                accepted.problems.is_empty(),
+                "{name} x{n}: {:?}",
+                accepted.problems
+            );
+            let refused = analyze_source("deep.rs", construct(n + 1).as_bytes(), &settings());
+            assert_eq!(refused.problems.len(), 1, "{name} x{}", n + 1);
+            assert_eq!(refused.problems[0].kind, ProblemKind::Limit, "{name}");
+        }
+    }
+
+    #[test]
+    fn limits_are_reported_with_where_and_why() {
+        let deep = format!(
+            "fn f() {{\n    let x = {}1{};\n}}\n",
+            "(".repeat(4000),
+            ")".repeat(4000)
+        );
+        let analysis = analyze_source("deep.rs", deep.as_bytes(), &settings());
+        let problem = &analysis.problems[0];
+        assert_eq!(problem.kind, ProblemKind::Limit);
+        assert_eq!(problem.position.map(|at| at.line), Some(2));
+        assert!(
+            problem
+                .message
+                .starts_with("nested too deeply to parse safely"),
+            "{}",
+            problem.message
+        );
+    }
 }
