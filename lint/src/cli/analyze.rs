@@ -416,7 +416,8 @@ mod tests {
     /// overflowing a worker's stack; one level more is reported.
     #[test]
     fn the_deepest_accepted_file_of_each_construct_is_linted() {
-        let constructs: [(&str, fn(usize) -> String); 14] = [
+        type Construct = (&'static str, fn(usize) -> String);
+        let constructs: [Construct; 14] = [
             ("parentheses", |n| {
                 format!(
                     "fn delete_consumer() {{ let x = {}1{}; }}",
