@@ -1,0 +1,1 @@
+fn delete_consumer() { let s = "never closed;
