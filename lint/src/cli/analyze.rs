@@ -173,6 +173,22 @@ struct Linted {
     text: Option<Arc<str>>,
 }
 
+impl Linted {
+    /// A file that could not be linted.
+    fn problem((kind, message, position): FileProblem) -> Linted {
+        Linted {
+            result: CachedResult::Problem {
+                kind,
+                message,
+                position,
+            },
+            parsed: true,
+            from_cache: false,
+            text: None,
+        }
+    }
+}
+
 pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, String> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs)
@@ -420,31 +436,12 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
 fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
     match read_source(path) {
         Ok(text) => lint_text(text, options, prefilter),
-        Err((kind, message, position)) => Linted {
-            result: CachedResult::Problem {
-                kind,
-                message,
-                position,
-            },
-            parsed: true,
-            from_cache: false,
-            text: None,
-        },
+        Err(problem) => Linted::problem(problem),
     }
 }
 
 /// Pre-filters, parses, checks and locates one file's decoded text.
 fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
-    let problem = |kind, message, position| Linted {
-        result: CachedResult::Problem {
-            kind,
-            message,
-            position,
-        },
-        parsed: true,
-        from_cache: false,
-        text: None,
-    };
     let needed: Vec<Rule> = match prefilter {
         Some(prefilter) => {
             let set = prefilter.rules_for(&text);
@@ -469,9 +466,9 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
     }
     let file = match parse(&text) {
         Ok(file) => file,
-        Err((kind, message, position)) => {
+        Err(problem) => {
             forget_spans();
-            return problem(kind, message, position);
+            return Linted::problem(problem);
         }
     };
     let findings = check_file(
@@ -612,16 +609,7 @@ fn analyze_source_here(path: &str, bytes: &[u8], settings: &Settings) -> Analysi
         .filter(|r| settings.levels.of(r.info) != Level::Allow)
         .collect();
     let linted = match decode_source(bytes.to_vec()) {
-        Err((kind, message, position)) => Linted {
-            result: CachedResult::Problem {
-                kind,
-                message,
-                position,
-            },
-            parsed: true,
-            from_cache: false,
-            text: None,
-        },
+        Err(problem) => Linted::problem(problem),
         Ok(text) => {
             let facts = parse(&text)
                 .ok()
