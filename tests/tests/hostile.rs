@@ -253,3 +253,39 @@ fn crlf_a_bom_tabs_and_wide_characters_keep_columns_right() {
         "line endings are not echoed: {human:?}"
     );
 }
+
+/// One function with 5,000 each of early returns, guards, pointer
+/// comparisons and `select!` loops: the rules stay linear in its size (they
+/// took minutes here when each guard re-walked the rest of the function).
+/// Not a timing test: the deadline only tells a hang from a finish.
+#[test]
+fn a_huge_function_does_not_hang() {
+    let statements = "    if a.is_none() { return; }
+    let _g = scopeguard::guard((), |_| c.delete());
+    loop { tokio::select! { _ = sleep(d) => {}, m = rx.recv() => {} } }
+    if Arc::ptr_eq(&x.assignment, &y.assignment) { return; }
+"
+    .repeat(5_000);
+    let huge = format!(
+        "async fn delete_not_active(c: &Consumer) {{\n{statements}    meta.forward_proposal(k).await;\n}}\n"
+    );
+    let dir = tree(&[("huge.rs", huge.as_bytes())]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lifecycle-lint-under-test"))
+        .args([".", "--format", "short", "-q"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(1));
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("still linting a 5,000-guard function after 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -7,7 +7,7 @@
 //! after it can switch it off (disarm, forget, an `armed` flag, handing the
 //! guard away) or it only runs while unwinding.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -273,6 +273,45 @@ impl Deferral {
     }
 }
 
+/// The statements after a deferral in its block, and where in the block
+/// each identifier is mentioned.
+#[derive(Clone, Copy)]
+struct Rest<'a, 'm> {
+    block: &'a [Stmt],
+    /// The index in `block` of the first statement after the deferral.
+    start: usize,
+    stmts: &'a [Stmt],
+    mentions: &'m HashMap<String, Vec<usize>>,
+}
+
+/// For each identifier in a block's statements (macro bodies included), the
+/// indices of the statements that hold it, in order.
+fn mentions_by_ident(stmts: &[Stmt]) -> HashMap<String, Vec<usize>> {
+    fn collect(
+        tokens: proc_macro2::TokenStream,
+        at: usize,
+        mentions: &mut HashMap<String, Vec<usize>>,
+    ) {
+        for tree in tokens {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => {
+                    let statements = mentions.entry(ident.to_string()).or_default();
+                    if statements.last() != Some(&at) {
+                        statements.push(at);
+                    }
+                }
+                proc_macro2::TokenTree::Group(group) => collect(group.stream(), at, mentions),
+                _ => {}
+            }
+        }
+    }
+    let mut mentions = HashMap::new();
+    for (at, stmt) in stmts.iter().enumerate() {
+        collect(quote::ToTokens::to_token_stream(stmt), at, &mut mentions);
+    }
+    mentions
+}
+
 /// Walks one function body (closures, async blocks and macro bodies
 /// included, nested items excluded) and collects its deferrals.
 struct Finder<'c, 'a> {
@@ -313,10 +352,16 @@ impl<'a> Visit<'a> for Finder<'_, 'a> {
 impl<'c, 'a> Finder<'c, 'a> {
     /// Looks at each statement of a block with the statements that follow it.
     fn scan(&mut self, stmts: &'a [Stmt]) {
+        let mentions = mentions_by_ident(stmts);
         for (i, stmt) in stmts.iter().enumerate() {
-            let rest = &stmts[i + 1..];
+            let rest = Rest {
+                block: stmts,
+                start: i + 1,
+                stmts: &stmts[i + 1..],
+                mentions: &mentions,
+            };
             // Last in its block, it runs right away: nothing is deferred past anything.
-            if rest.is_empty() {
+            if rest.stmts.is_empty() {
                 continue;
             }
             let deferral = match stmt {
@@ -334,7 +379,7 @@ impl<'c, 'a> Finder<'c, 'a> {
     }
 
     /// `let g = guard(..)` or `let g = DeletingType::new(..)`.
-    fn local_deferral(&self, local: &'a Local, rest: &'a [Stmt]) -> Option<Deferral> {
+    fn local_deferral(&self, local: &'a Local, rest: Rest<'a, '_>) -> Option<Deferral> {
         let init = local.init.as_ref().filter(|init| init.diverge.is_none())?;
         // `let _ = ..` drops the value at once; patterns other than a plain
         // name are not how guards are held.
@@ -372,7 +417,7 @@ impl<'c, 'a> Finder<'c, 'a> {
     }
 
     /// `defer! { .. }` whose body deletes.
-    fn defer_macro(&self, mac: &'a Macro, rest: &'a [Stmt]) -> Option<Deferral> {
+    fn defer_macro(&self, mac: &'a Macro, rest: Rest<'a, '_>) -> Option<Deferral> {
         let name = macro_name(mac);
         let strategy = match name.as_str() {
             "defer" => Strategy::Always,
@@ -399,7 +444,7 @@ impl<'c, 'a> Finder<'c, 'a> {
     fn delete_left_armed<'s>(
         &self,
         sites: &'s [DeleteSite<'a>],
-        rest: &'a [Stmt],
+        rest: Rest<'a, '_>,
     ) -> Option<&'s DeleteSite<'a>> {
         if sites.is_empty() || sites.iter().all(DeleteSite::only_while_panicking) {
             return None;
@@ -649,9 +694,14 @@ struct LaterUse<'n> {
 }
 
 impl<'n> LaterUse<'n> {
+    /// How the statements after a deferral use its guard and flags. Only
+    /// statements that mention one of those names are looked at, and a
+    /// `let` that shadows the guard's name ends the guard's reach (after it
+    /// the name means the new binding), so a block of many guards costs
+    /// about one pass, not one per guard.
     fn scan<'a>(
         cx: &Context<'a>,
-        rest: &'a [Stmt],
+        rest: Rest<'a, '_>,
         guard: Option<&'n Ident>,
         flags: &'n [String],
     ) -> LaterUse<'n> {
@@ -665,9 +715,40 @@ impl<'n> LaterUse<'n> {
                 flags_written: HashSet::new(),
             },
         };
-        rest.iter().for_each(|s| scan.visit_stmt(s));
+        let after = |name: &String| {
+            let at = rest.mentions.get(name).map_or(&[][..], Vec::as_slice);
+            &at[at.partition_point(|&i| i < rest.start)..]
+        };
+        let names: Vec<String> = guard
+            .map(Ident::to_string)
+            .into_iter()
+            .chain(flags.iter().cloned())
+            .collect();
+        // One name, the usual case, is walked in place and in order, so a
+        // shadowing `let` stops it early.
+        let merged: Vec<usize>;
+        let relevant: &[usize] = match names.as_slice() {
+            [one] => after(one),
+            _ => {
+                let mut all: Vec<usize> = names.iter().flat_map(|n| after(n).to_vec()).collect();
+                all.sort_unstable();
+                all.dedup();
+                merged = all;
+                &merged
+            }
+        };
+        let mut shadowed = false;
+        for stmt in relevant.iter().map(|&i| &rest.block[i]) {
+            scan.visit_stmt(stmt);
+            if let (Stmt::Local(local), Some(guard)) = (stmt, guard) {
+                if binding(&local.pat).is_some_and(|(name, _)| name == guard) {
+                    shadowed = true;
+                    break;
+                }
+            }
+        }
         // The block's tail expression hands the guard to the caller.
-        if let Some(Stmt::Expr(tail, None)) = rest.last() {
+        if let (Some(Stmt::Expr(tail, None)), false) = (rest.stmts.last(), shadowed) {
             scan.use_.guard_moved |= scan.use_.is_guard(tail);
         }
         scan.use_

@@ -1,7 +1,7 @@
 //! `silent_early_return`: a lifecycle function gives up, because something it
 //! needs is missing, without telling anybody.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use quote::ToTokens;
 use syn::spanned::Spanned;
@@ -211,8 +211,8 @@ struct SilentGuard<'a> {
 fn silent_guards<'a>(cx: &Context<'a>, function: &FnUnit<'a>) -> Vec<SilentGuard<'a>> {
     let mut walker = Walker {
         cx,
-        function,
         parameters: parameter_names(function),
+        torn_down: torn_down_names(cx, function),
         before: Vec::new(),
         loops: 0,
         tail: true,
@@ -226,10 +226,11 @@ fn silent_guards<'a>(cx: &Context<'a>, function: &FnUnit<'a>) -> Vec<SilentGuard
 /// and whether anything runs after it.
 struct Walker<'c, 'a> {
     cx: &'c Context<'a>,
-    function: &'c FnUnit<'a>,
     parameters: Vec<String>,
+    /// Every name the function tears down itself (see [`torn_down_names`]).
+    torn_down: HashSet<String>,
     /// For each enclosing block, the statements that ran before the current one.
-    before: Vec<&'a [Stmt]>,
+    before: Vec<Before<'a>>,
     /// How many loops enclose the current point.
     loops: usize,
     /// Whether the function ends once the current node completes: a `return`
@@ -270,7 +271,7 @@ impl<'a> Walker<'_, 'a> {
         let effects = Effects::new(self.cx);
         if effects.tells_or_retries(branch_before)
             || effects.expr_tells_or_retries(guard)
-            || self.before.iter().any(|stmts| effects.acts(stmts))
+            || self.before.iter_mut().any(|before| before.acted(&effects))
         {
             return;
         }
@@ -309,33 +310,10 @@ impl<'a> Walker<'_, 'a> {
         keyed
     }
 
-    /// Whether the function tears `name` down itself (`name.abort()`,
-    /// `self.name.take().close()`, `drop(name)`, `name.delete()`): then its
-    /// absence means there is nothing to tear down. A call with arguments or
-    /// a proposal (`meta.propose_delete(key)`, `store.remove_consumer(k)`)
-    /// uses `name` to end something else, so `name` is a dependency.
+    /// Whether the function tears `name` down itself (see [`torn_down_names`]):
+    /// then its absence means there is nothing to tear down.
     fn is_torn_down(&self, name: &str) -> bool {
-        if name == "self" {
-            return false;
-        }
-        let vocabulary = self.cx.vocabulary;
-        crate::syntax::any_expr(self.function.body, self.cx.bodies, |expr| match expr {
-            Expr::MethodCall(call) => {
-                let method = call.method.to_string();
-                call.args.is_empty()
-                    && (is_teardown(&method) || vocabulary.is_delete(&method))
-                    && !vocabulary.is_propose(&method)
-                    && mentions_any(&call.receiver, &[name.to_string()])
-            }
-            Expr::Call(call) => {
-                callee_name(expr).as_deref() == Some("drop")
-                    && call
-                        .args
-                        .iter()
-                        .any(|arg| mentions_any(arg, &[name.to_string()]))
-            }
-            _ => false,
-        })
+        name != "self" && self.torn_down.contains(name)
     }
 
     fn check_let_else(&mut self, local: &'a Local) {
@@ -412,16 +390,84 @@ impl<'a> Walker<'_, 'a> {
     }
 }
 
+/// Every name the function tears down itself (`name.abort()`,
+/// `self.name.take().close()`, `drop(name)`, `name.delete()`): each name in
+/// the receiver of such a call, or in the argument of `drop`. A call with
+/// arguments or a proposal (`meta.propose_delete(key)`,
+/// `store.remove_consumer(k)`) uses its receiver to end something else, so
+/// that is a dependency, not a teardown. Collected in one pass, so a function
+/// with thousands of guards is not walked once per guard.
+fn torn_down_names(cx: &Context<'_>, function: &FnUnit<'_>) -> HashSet<String> {
+    struct Names<'n>(&'n mut HashSet<String>);
+    impl<'a> Visit<'a> for Names<'_> {
+        fn visit_ident(&mut self, ident: &'a syn::Ident) {
+            self.0.insert(ident.to_string());
+        }
+    }
+    let vocabulary = cx.vocabulary;
+    let mut names = HashSet::new();
+    crate::syntax::any_expr(function.body, cx.bodies, |expr| {
+        match expr {
+            Expr::MethodCall(call) => {
+                let method = call.method.to_string();
+                if call.args.is_empty()
+                    && (is_teardown(&method) || vocabulary.is_delete(&method))
+                    && !vocabulary.is_propose(&method)
+                {
+                    Names(&mut names).visit_expr(&call.receiver);
+                }
+            }
+            Expr::Call(call) if callee_name(expr).as_deref() == Some("drop") => {
+                for arg in &call.args {
+                    Names(&mut names).visit_expr(arg);
+                }
+            }
+            _ => {}
+        }
+        false
+    });
+    names
+}
+
+/// The statements of one block that ran before the current one, and whether
+/// one of them surely deleted or re-armed. Scanned lazily and only once, so
+/// a block of thousands of guards costs one pass, not one per guard.
+struct Before<'a> {
+    stmts: &'a [Stmt],
+    /// The current statement's index: `stmts[..end]` ran before it.
+    end: usize,
+    scanned: usize,
+    acted: bool,
+}
+
+impl<'a> Before<'a> {
+    fn acted(&mut self, effects: &Effects<'_, 'a>) -> bool {
+        while !self.acted && self.scanned < self.end {
+            self.acted = effects.acts(&self.stmts[self.scanned..=self.scanned]);
+            self.scanned += 1;
+        }
+        self.acted
+    }
+}
+
 impl<'a> Visit<'a> for Walker<'_, 'a> {
     fn visit_block(&mut self, block: &'a Block) {
         let tail = self.tail;
         let last = block.stmts.len().saturating_sub(1);
+        self.before.push(Before {
+            stmts: &block.stmts,
+            end: 0,
+            scanned: 0,
+            acted: false,
+        });
         for (i, stmt) in block.stmts.iter().enumerate() {
-            self.before.push(&block.stmts[..i]);
+            if let Some(before) = self.before.last_mut() {
+                before.end = i;
+            }
             self.tail = tail && i == last;
             self.visit_stmt(stmt);
-            self.before.pop();
         }
+        self.before.pop();
         self.tail = tail;
     }
 
