@@ -1,2 +1,0 @@
-pub fn ok() {}
-// café in Latin-1

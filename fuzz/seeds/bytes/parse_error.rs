@@ -1,3 +1,0 @@
-pub fn broken( {
-    let x = 1;
-}
