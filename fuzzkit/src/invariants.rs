@@ -39,6 +39,7 @@ pub fn lint_and_check(path: &str, bytes: &[u8]) -> Outputs {
         levels: cli::Levels::default(),
         jobs: 1,
         prefilter: true,
+        named_files: Default::default(),
         cache_dir: None,
         progress: false,
     });
@@ -64,12 +65,27 @@ fn check_positions(analysis: &Analysis) {
             assert!(at.line >= 1 && at.column >= 1, "{problem:?}");
         }
     }
-    let Some(text) = analysis.sources.values().next() else {
-        assert!(analysis.findings.is_empty(), "findings without their text");
+    // A file the parser cannot read is one `unparsable_file` finding at the
+    // error's position (its text may not even lex, or not be UTF-8).
+    let (unparsable, findings): (Vec<_>, Vec<_>) = analysis
+        .findings
+        .iter()
+        .partition(|r| r.rule.id == "unparsable_file");
+    for report in &unparsable {
+        let at = report.region.start;
+        assert!(at.line >= 1 && at.column >= 1, "{report:?}");
+        if let Some(text) = analysis.sources.values().next() {
+            check_position(text, &at, "unparsable_file");
+        }
+    }
+    if findings.is_empty() {
         return;
+    }
+    let Some(text) = analysis.sources.values().next() else {
+        panic!("findings without their text");
     };
     let tokens = TokenBoundaries::of(text);
-    for report in &analysis.findings {
+    for report in findings {
         let what = format!("{} at {:?}", report.rule.id, report.region);
         check_code_region(text, &tokens, &report.region, &what);
         for (region, message) in &report.labels {

@@ -126,27 +126,107 @@ fn a_file_that_does_not_parse_is_reported_and_the_rest_are_still_linted() {
         &fixture("broken"),
         &[".", "--format", "short", "--parse-all"],
     );
-    assert_eq!(run.code, 1);
     insta::assert_snapshot!("broken_short", run.stdout);
-    assert!(
-        run.stdout.contains("parse_error.rs:1:14: error[parse]"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("not_utf8.rs:2:7: error[encoding]"),
-        "{}",
-        run.stdout
-    );
+    for expected in [
+        "parse_error.rs:1:14: warning[unparsable_file]: not valid Rust:",
+        "not_utf8.rs:2:7: warning[unparsable_file]: not UTF-8",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}\n{}", run.stdout);
+    }
     assert!(
         run.stdout.contains("reaper.rs:"),
         "the parsable file is still linted:\n{}",
         run.stdout
     );
+    // A file the parser cannot read is a warning, not a failed run.
+    let only_broken = lint(
+        &fixture("broken"),
+        &["parse_error.rs", "not_utf8.rs", "--format", "short"],
+    );
+    assert_eq!(only_broken.code, 0, "{}", only_broken.stdout);
     assert!(
-        run.stderr.contains("2 files could not be linted"),
+        only_broken.stderr.contains("0 errors, 2 warnings"),
         "{}",
-        run.stderr
+        only_broken.stderr
+    );
+    // ... and an error where the configuration (or -D) says so.
+    let denied = lint(
+        &fixture("broken"),
+        &[
+            "parse_error.rs",
+            "--format",
+            "short",
+            "-D",
+            "unparsable_file",
+        ],
+    );
+    assert_eq!(denied.code, 1);
+    assert!(
+        denied.stdout.contains("error[unparsable_file]"),
+        "{}",
+        denied.stdout
+    );
+    let allowed = lint(
+        &fixture("broken"),
+        &[
+            "parse_error.rs",
+            "--format",
+            "short",
+            "-A",
+            "unparsable_file",
+        ],
+    );
+    assert_eq!((allowed.code, allowed.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn a_file_named_on_the_command_line_is_always_parsed() {
+    // parse_error.rs holds no word any rule looks for: in a directory run
+    // the pre-filter skips it, but a file the user named is parsed.
+    let run = lint(&fixture("broken"), &["parse_error.rs", "--format", "short"]);
+    assert!(
+        run.stdout
+            .contains("parse_error.rs:1:14: warning[unparsable_file]"),
+        "{}",
+        run.stdout
+    );
+    // Even when a directory run cached it as skipped.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"t\"\n").unwrap();
+    fs::write(dir.path().join("bad.rs"), "pub fn broken( {\n").unwrap();
+    let whole = lint(dir.path(), &[".", "--format", "short"]);
+    assert!(!whole.stdout.contains("bad.rs"), "{}", whole.stdout);
+    let named = lint(dir.path(), &["bad.rs", "--format", "short"]);
+    assert!(
+        named
+            .stdout
+            .contains("bad.rs:1:16: warning[unparsable_file]"),
+        "{}",
+        named.stdout
+    );
+}
+
+#[test]
+fn a_cargo_script_front_matter_is_skipped_as_rustc_skips_it() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("script.rs"),
+        "#!/usr/bin/env -S cargo +nightly -Zscript\n---cargo\n[dependencies]\ntokio = \"1\"\n---\n\nasync fn poll(d: Duration) {\n    loop {\n        tokio::time::interval(d).tick().await;\n    }\n}\n",
+    )
+    .unwrap();
+    // An unclosed header is not front matter: the parser reports it.
+    fs::write(dir.path().join("unclosed.rs"), "---\nfn sleep() {}\n").unwrap();
+    let run = lint(dir.path(), &[".", "--format", "short"]);
+    assert!(
+        run.stdout.contains("script.rs:9:9: warning[timer_leak]"),
+        "the script is linted, lines and columns as in the file:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("unclosed.rs:1:1: warning[unparsable_file]"),
+        "{}",
+        run.stdout
     );
 }
 

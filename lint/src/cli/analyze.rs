@@ -11,7 +11,7 @@
 //! before handing results back, and clears proc-macro2's per-thread source
 //! map after every file so memory stays bounded by one file's tree per thread.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use super::progress::Progress;
 use super::suppress::{self, Suppressed};
 use crate::facts::DeletingDrop;
 use crate::prefilter::Prefilter;
-use crate::rules::rule;
+use crate::rules::{rule, unparsable_file};
 use crate::{check_file, CrateFacts, Level, Options, Rule, RuleInfo, Vocabulary, RULES};
 
 /// Worker threads get a big stack: syn, the rules and the tree's destructor
@@ -88,6 +88,9 @@ pub struct Settings {
     pub jobs: usize,
     /// Skip files (and rules) that cannot match; off only to verify it.
     pub prefilter: bool,
+    /// Files named on the command line: always parsed, whatever the
+    /// pre-filter says, so a syntax error in one is never silently skipped.
+    pub named_files: HashSet<PathBuf>,
     /// Where to keep the result cache, if anywhere.
     pub cache_dir: Option<PathBuf>,
     /// Show a progress bar (a terminal, and not CI).
@@ -262,9 +265,12 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
             .zip(&scans)
             .zip(&packages)
             .map(|((path, scan), package)| {
+                // A named file is always parsed; its cached result may come
+                // from a run where the pre-filter skipped it.
+                let named = settings.named_files.contains(path);
                 let cached = scan
                     .hash
-                    .filter(|_| results_usable)
+                    .filter(|_| results_usable && !named)
                     .and_then(|hash| old.files.get(&scan.shown).filter(|e| e.hash == hash))
                     .and_then(|e| e.result.clone());
                 let linted = match cached {
@@ -282,7 +288,8 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                             rules: &rules,
                             ..Options::new(&settings.vocabulary, facts)
                         };
-                        lint_one(path, &options, prefilter.as_ref())
+                        let prefilter = prefilter.as_ref().filter(|_| !named);
+                        lint_one(path, &options, prefilter)
                     }
                 };
                 progress.tick();
@@ -368,6 +375,41 @@ fn collect(analysis: &mut Analysis, shown: &str, linted: &Linted, levels: &Level
             }
         }
         CachedResult::Problem {
+            kind: kind @ (ProblemKind::Parse | ProblemKind::Encoding),
+            message,
+            position,
+        } => {
+            // Not a failed run: a finding of `unparsable_file`, at its level.
+            analysis.files_checked += 1;
+            let rule = &unparsable_file::INFO;
+            let level = levels.of(rule);
+            if level == Level::Allow {
+                return;
+            }
+            let at = position.unwrap_or(Position {
+                line: 1,
+                column: 1,
+                offset: 0,
+            });
+            let region = error_region(linted.text.as_deref(), at);
+            let help = match kind {
+                ProblemKind::Encoding => "save the file as UTF-8, or exclude it (`exclude = [..]` in the configuration) if it is not Rust source",
+                _ => "fix the syntax, or exclude the file (`exclude = [..]` in the configuration) if it is not meant to be Rust 2018+ source; nothing in it was checked",
+            };
+            analysis.findings.push(Report {
+                path: shown.to_string(),
+                rule,
+                level,
+                region,
+                message: format!("{message}; this file was not linted"),
+                labels: Vec::new(),
+                help: help.to_string(),
+            });
+            if let Some(text) = &linted.text {
+                analysis.sources.insert(shown.to_string(), text.clone());
+            }
+        }
+        CachedResult::Problem {
             kind,
             message,
             position,
@@ -380,8 +422,41 @@ fn collect(analysis: &mut Analysis, shown: &str, linted: &Linted, levels: &Level
     }
 }
 
+/// The region a parse error is drawn at: the character at its position (the
+/// last one when the error is at the end of the file), so that every
+/// renderer has a character to underline.
+fn error_region(text: Option<&str>, at: Position) -> Region {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Region { start: at, end: at };
+    };
+    let index = LineIndex::new(text);
+    let mut offset = at.offset.min(text.len());
+    if offset == text.len() {
+        offset = text[..offset]
+            .char_indices()
+            .next_back()
+            .map_or(0, |(i, _)| i);
+    }
+    let start = index.position_of_offset(offset);
+    let width = text[start.offset..]
+        .chars()
+        .next()
+        .map_or(0, char::len_utf8);
+    Region {
+        start,
+        end: index.position_of_offset(start.offset + width),
+    }
+}
+
 fn needs_text(result: &CachedResult) -> bool {
     matches!(result, CachedResult::Findings(f) if !f.is_empty())
+        || matches!(
+            result,
+            CachedResult::Problem {
+                kind: ProblemKind::Parse,
+                ..
+            }
+        )
 }
 
 /// First pass: hash the file and gather the facts it contributes (from the
@@ -468,7 +543,11 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
         Ok(file) => file,
         Err(problem) => {
             forget_spans();
-            return Linted::problem(problem);
+            return Linted {
+                // Shown as the snippet of its `unparsable_file` finding.
+                text: Some(Arc::from(text)),
+                ..Linted::problem(problem)
+            };
         }
     };
     let findings = check_file(
@@ -526,12 +605,61 @@ fn parse(text: &str) -> Result<syn::File, FileProblem> {
             at(error.span().start()),
         )
     };
+    let text = &*blank_front_matter(text);
     let tokens = limits::lex(text).map_err(|e| unparsable(e.into()))?;
     if let Some((excess, position)) = limits::nesting_estimate(&tokens).excess() {
         let message = format!("nested too deeply to parse safely: {excess}; not linted");
         return Err((ProblemKind::Limit, message, at(position)));
     }
     syn::parse2(tokens).map_err(unparsable)
+}
+
+/// The text with a cargo-script front matter header (RFC 3503) replaced by
+/// spaces, as rustc skips it: after an optional `#!` line and blank lines, a
+/// line opening with three or more dashes (an info string may follow), up to
+/// the first line of exactly as many dashes. Every byte but the line breaks
+/// becomes a space, so lines, columns and offsets after it are unchanged. An
+/// unclosed header is left alone: the parser reports it.
+fn blank_front_matter(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut lines = text.split_inclusive('\n');
+    let mut start = 0;
+    let mut opening = None;
+    for (i, line) in lines.by_ref().enumerate() {
+        let is_shebang =
+            i == 0 && line.starts_with("#!") && !line[2..].trim_start().starts_with('[');
+        if is_shebang || line.trim().is_empty() {
+            start += line.len();
+            continue;
+        }
+        let dashes = line.len() - line.trim_start_matches('-').len();
+        if dashes >= 3 {
+            opening = Some(dashes);
+        }
+        break;
+    }
+    let Some(dashes) = opening else {
+        return text.into();
+    };
+    let header_line = text[start..].split_inclusive('\n').next().unwrap_or("");
+    let mut end = start + header_line.len();
+    for line in text[end..].split_inclusive('\n') {
+        end += line.len();
+        let fence = line.trim_end();
+        if fence.len() == dashes && fence.bytes().all(|b| b == b'-') {
+            let mut blanked = String::with_capacity(text.len());
+            blanked.push_str(&text[..start]);
+            blanked.extend(text[start..end].bytes().map(|b| {
+                if b == b'\n' || b == b'\r' {
+                    b as char
+                } else {
+                    ' '
+                }
+            }));
+            blanked.push_str(&text[end..]);
+            return blanked.into();
+        }
+    }
+    text.into()
 }
 
 /// A file's bytes, refusing files over [`limits::MAX_FILE_BYTES`]. Reads one
@@ -649,6 +777,7 @@ mod tests {
             jobs: 1,
             // These inputs are about the parser: parse them all.
             prefilter: false,
+            named_files: HashSet::new(),
             cache_dir: None,
             progress: false,
         }

@@ -278,6 +278,8 @@ fn execute(args: &Args) -> Result<u8, Failure> {
     let exclude = discover::exclude_set(&args.exclude)?;
     let mut walk_errors = Vec::new();
     let files = discover::rust_files(&roots, &exclude, &mut walk_errors);
+    let named_files: std::collections::HashSet<PathBuf> =
+        roots.iter().filter(|r| r.is_file()).cloned().collect();
     let groups = config::plan(&roots, files, &mut resolver, &cwd)?;
     if args.print_config {
         print!(
@@ -312,6 +314,7 @@ fn execute(args: &Args) -> Result<u8, Failure> {
             levels: config.levels.clone(),
             jobs,
             prefilter: !args.parse_all,
+            named_files: named_files.clone(),
             cache_dir: cache_dir.clone(),
             progress: progress::wanted() && !args.quiet,
         };

@@ -39,6 +39,7 @@ pub mod invalid_suppression;
 pub mod pointer_value_comparison;
 pub mod silent_early_return;
 pub mod timer_leak;
+pub mod unparsable_file;
 pub mod unused_suppression;
 
 /// What a rule looks at.
@@ -50,6 +51,9 @@ pub enum Reads {
     /// (`cli/suppress.rs`), which reads the source text. The engine's
     /// `check` for such a rule finds nothing.
     Comments,
+    /// The file as a whole: reported by the CLI when it cannot read a file
+    /// as Rust (`cli/analyze.rs`). The engine's `check` finds nothing.
+    Files,
 }
 
 /// Static description of a rule.
@@ -123,6 +127,11 @@ pub static RULES: &[Rule] = &[
     Rule {
         info: &invalid_suppression::INFO,
         check: invalid_suppression::check,
+        needs: Needs::NEVER,
+    },
+    Rule {
+        info: &unparsable_file::INFO,
+        check: unparsable_file::check,
         needs: Needs::NEVER,
     },
 ];

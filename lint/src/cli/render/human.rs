@@ -118,9 +118,23 @@ impl fmt::Debug for HumanReport<'_> {
     }
 }
 
+impl HumanReport<'_> {
+    /// Whether there is text to draw a snippet from: not for a file that is
+    /// not UTF-8 (an `unparsable_file` finding), whose position is then
+    /// given in the message.
+    fn has_snippet(&self) -> bool {
+        !self.source.text.is_empty()
+    }
+}
+
 impl fmt::Display for HumanReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&printable(&self.report.message))
+        f.write_str(&printable(&self.report.message))?;
+        if !self.has_snippet() {
+            let at = self.report.region.start;
+            write!(f, "\n  at {}:{}:{}", self.source.name, at.line, at.column)?;
+        }
+        Ok(())
     }
 }
 
@@ -153,10 +167,14 @@ impl Diagnostic for HumanReport<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.has_snippet()
+            .then_some(&self.source as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if !self.has_snippet() {
+            return None;
+        }
         let primary = LabeledSpan::new_primary_with_span(None, span(&self.report.region));
         let others = self.report.labels.iter().map(|(region, message)| {
             LabeledSpan::new_with_span(Some(printable(message)), span(region))
