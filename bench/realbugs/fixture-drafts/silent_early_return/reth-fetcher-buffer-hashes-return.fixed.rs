@@ -1,0 +1,37 @@
+// Queues a batch of keys for a later download. A key whose bookkeeping entry
+// cannot be borrowed is skipped; the rest of the batch is still handled.
+use std::collections::{HashMap, HashSet};
+
+pub struct Meta {
+    attempts: u8,
+    sources: HashSet<u32>,
+}
+
+pub struct Downloader {
+    tracked: HashMap<u64, Meta>,
+    queued: HashSet<u64>,
+}
+
+impl Downloader {
+    pub fn enqueue_all(&mut self, keys: Vec<u64>, source: Option<u32>) {
+        for key in keys {
+            if !self.tracked.contains_key(&key) {
+                continue;
+            }
+            let Some(meta) = self.tracked.get_mut(&key) else {
+                continue;
+            };
+            if let Some(s) = source {
+                meta.sources.insert(s);
+            } else {
+                if meta.attempts >= 3 {
+                    self.tracked.remove(&key);
+                    self.queued.remove(&key);
+                    continue;
+                }
+                meta.attempts += 1;
+            }
+            self.queued.insert(key);
+        }
+    }
+}
