@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The precision sweep over application code: extracts a fixed, commit-pinned
+# set of large public Rust applications full of lifecycle code (databases,
+# brokers, proxies, chain clients, controllers; listed in
+# scripts/sweep-apps.tsv) into a scratch directory (never committed), lints
+# them all in one run, and prints every finding and a count per rule. Each
+# finding is checked against scripts/sweep-apps-triage.tsv, where every
+# finding ever reported is marked true or false with the reason; the script
+# fails if a finding is not triaged yet, and reports precision per rule.
+#
+#   scripts/sweep-apps.sh [SCRATCH_DIR]     (default: target/sweep-apps)
+#
+# Environment:
+#   MIRROR  where bare git dirs are looked up, as MIRROR/owner+name (or
+#           MIRROR/owner+name/repo); default /work/.mirror. A repository not
+#           there is cloned (bare, blobless) into SCRATCH/git, which needs
+#           network access to github.com on the first run only.
+#   LINT    the linter binary to run; default: build this workspace's
+#           `cargo build --release -p lifecycle-lint` and use
+#           target/release/cargo-lifecycle-lint.
+#
+# Files that do not parse are listed on stderr; the linter's own exit status
+# (findings, parse errors) does not stop the sweep.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+scratch=${1:-$repo/target/sweep-apps}
+mirror=${MIRROR:-/work/.mirror}
+manifest=$repo/scripts/sweep-apps.tsv
+triage=$repo/scripts/sweep-apps-triage.tsv
+trees=$scratch/trees
+mkdir -p "$trees"
+
+# repo commit: one tree per repository, extracted once.
+while IFS=$'\t' read -r name commit _what; do
+    case $name in ''|'#'*) continue ;; esac
+    dir=${name/\//+}
+    [ -d "$trees/$dir" ] && continue
+    git=""
+    for candidate in "$mirror/$dir/repo" "$mirror/$dir" "$scratch/git/$dir"; do
+        if git -C "$candidate" rev-parse --is-bare-repository > /dev/null 2>&1; then
+            git=$candidate
+            break
+        fi
+    done
+    if [ -z "$git" ]; then
+        git=$scratch/git/$dir
+        mkdir -p "$scratch/git"
+        git clone --quiet --bare --filter=blob:none "https://github.com/$name" "$git"
+    fi
+    if ! git -C "$git" cat-file -e "$commit^{commit}" 2> /dev/null; then
+        git -C "$git" fetch --quiet origin "$commit"
+    fi
+    echo "extracting $name $commit" >&2
+    rm -rf "$trees/$dir.part"
+    mkdir -p "$trees/$dir.part"
+    # Snapshots may lack their largest blobs (data files), which `git archive`
+    # cannot skip by pathspec: then archive every other file by name, in
+    # batches (concatenated tar streams).
+    listing=$(git -C "$git" ls-tree -r --format='%(objectname)%x09%(path)' "$commit")
+    missing=$(cut -f1 <<< "$listing" | git -C "$git" cat-file --batch-check 2> /dev/null |
+        sed -n 's/ missing$//p')
+    if [ -z "$missing" ]; then
+        git -C "$git" archive "$commit" | tar -x -C "$trees/$dir.part"
+    else
+        echo "  leaving out $(wc -l <<< "$missing") files missing from the snapshot" >&2
+        awk -F'\t' 'NR == FNR { gone[$1] = 1; next } !gone[$1] { printf "%s%c", $2, 0 }' \
+            <(printf '%s\n' "$missing") <(printf '%s\n' "$listing") |
+            xargs -0 git -C "$git" --literal-pathspecs archive "$commit" -- 2> /dev/null |
+            tar -x --ignore-zeros -C "$trees/$dir.part"
+    fi
+    mv "$trees/$dir.part" "$trees/$dir"
+done < "$manifest"
+
+if [ -n "${LINT:-}" ]; then
+    lint=$LINT
+else
+    cargo build --quiet --release -p lifecycle-lint --manifest-path "$repo/Cargo.toml"
+    lint=$repo/target/release/cargo-lifecycle-lint
+fi
+
+# One run over every tree, as over a workspace of many packages (each
+# repository's own lifecycle-lint configuration, if any, applies to it).
+findings=$scratch/findings.tsv
+start=$(date +%s)
+(cd "$trees" && "$lint" . --format json --no-cache --quiet || true) > "$scratch/findings.json"
+echo "linted in $(( $(date +%s) - start ))s" >&2
+python3 - "$scratch/findings.json" "$manifest" > "$findings" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+commits = {}
+for line in open(sys.argv[2]):
+    if line.startswith("#") or not line.strip():
+        continue
+    name, commit = line.rstrip("\n").split("\t")[:2]
+    commits[name.replace("/", "+", 1)] = (name, commit)
+print(doc["summary"]["files_checked"], "files linted", file=sys.stderr)
+for f in doc["findings"]:
+    tree, _, path = f["path"].removeprefix("./").partition("/")
+    name, commit = commits.get(tree, (tree, "?"))
+    print("\t".join([name, commit, path, str(f["region"]["start_line"]), f["rule"]]))
+errors = doc.get("errors", [])
+print(len(errors), "files could not be linted", file=sys.stderr)
+for e in errors:
+    print("could not lint", e["path"] + ":", e["kind"] + ":", e["message"], file=sys.stderr)
+PY
+
+python3 - "$findings" "$triage" "$("$lint" --list-rules | cut -d' ' -f1)" <<'PY'
+import collections, sys
+findings_path, triage_path, rules = sys.argv[1:4]
+findings = [tuple(l.rstrip("\n").split("\t")) for l in open(findings_path) if l.strip()]
+triage = {}
+try:
+    lines = open(triage_path).readlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    if line.startswith("#") or not line.strip():
+        continue
+    name, commit, path, line_no, rule, verdict, why = line.rstrip("\n").split("\t")
+    triage[(name, commit, path, line_no, rule)] = (verdict, why)
+
+print(f"{len(findings)} findings")
+for f in findings:
+    verdict, why = triage.get(f, ("UNTRIAGED", ""))
+    print(f"  {verdict:9} {f[4]:26} {f[0]} {f[2]}:{f[3]}  {why}")
+per_rule = collections.defaultdict(collections.Counter)
+for f in findings:
+    per_rule[f[4]][triage.get(f, ("UNTRIAGED",))[0]] += 1
+print("\nper rule, this run (true / false / untriaged):")
+for rule in rules.split():
+    counts = per_rule[rule]
+    shown = counts["true"] + counts["false"]
+    precision = f"{counts['true'] / shown:.0%}" if shown else "n/a"
+    print(f"  {rule:26} {counts['true']:3} / {counts['false']:3} / {counts['UNTRIAGED']:3}  precision {precision}")
+true_now = [f for f in findings if triage.get(f, ("",))[0] == "true"]
+print(f"\ntrue findings this run: {len(true_now)}")
+for f in true_now:
+    print(f"  {f[4]:26} {f[0]} {f[1][:12]} {f[2]}:{f[3]}  {triage[f][1]}")
+stale = sorted(set(triage) - set(findings))
+true_total = sum(1 for v in triage.values() if v[0] == "true")
+false_total = sum(1 for v in triage.values() if v[0] == "false")
+print(f"\ntriage file: {len(triage)} entries ({true_total} true, {false_total} false); "
+      f"{len(stale)} no longer reported (false positives since fixed, or true ones lost)")
+for s in stale:
+    print(f"  no longer reported: {triage[s][0]:5} {s[4]} {s[0]} {s[2]}:{s[3]}: {triage[s][1]}")
+untriaged = [f for f in findings if f not in triage]
+if untriaged:
+    print(f"\n{len(untriaged)} findings are not triaged yet: add them to {triage_path}")
+    sys.exit(1)
+PY
