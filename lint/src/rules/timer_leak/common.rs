@@ -59,7 +59,6 @@ pub(super) fn is_crossbeam_timer(path: &syn::Path) -> bool {
         || path_mentions(path, "channel")
 }
 
-/// `tokio::time::interval(d)` or `interval_at(Instant::now(), d)`: an
 pub(super) fn calls_now(expr: &Expr) -> bool {
     let expr = peel_parens(expr);
     callee_is(expr, "now") || matches!(expr, Expr::MethodCall(m) if calls_now(&m.receiver))
@@ -264,4 +263,116 @@ pub(super) fn describe_duration(duration: &Expr) -> String {
 /// A short, readable rendering of some code for a message.
 pub(super) fn snippet(node: &impl ToTokens) -> String {
     crate::syntax::snippet(node, 48)
+}
+
+/// `x?` → `x`.
+pub(super) fn strip_try(expr: &Expr) -> &Expr {
+    match peel_parens(expr) {
+        Expr::Try(t) => &t.expr,
+        other => other,
+    }
+}
+
+/// The length of a duration the code spells out, in nanoseconds:
+/// `Duration::from_secs(5)`, `Duration::new(1, 0)`, `from_millis(2 * 60_000)`,
+/// and names (`const`s, `let`s) that `resolve` maps to such an expression.
+pub(super) fn duration_nanos<'e>(
+    expr: &'e Expr,
+    resolve: &dyn Fn(&str) -> Option<&'e Expr>,
+) -> Option<u128> {
+    fn duration<'e>(
+        expr: &'e Expr,
+        resolve: &dyn Fn(&str) -> Option<&'e Expr>,
+        depth: u8,
+    ) -> Option<u128> {
+        if depth == 0 {
+            return None;
+        }
+        match peel_parens(expr) {
+            Expr::Call(call) => {
+                let Expr::Path(func) = &*call.func else {
+                    return None;
+                };
+                let args: Vec<&Expr> = call.args.iter().collect();
+                let unit: u128 = match last_segment(&func.path)?.as_str() {
+                    "from_secs" => 1_000_000_000,
+                    "from_millis" => 1_000_000,
+                    "from_micros" => 1_000,
+                    "from_nanos" => 1,
+                    "from_mins" => 60_000_000_000,
+                    "from_hours" => 3_600_000_000_000,
+                    "from_secs_f64" | "from_secs_f32" => {
+                        let [Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Float(f),
+                            ..
+                        })] = args.as_slice()
+                        else {
+                            return None;
+                        };
+                        let secs: f64 = f.base10_parse().ok()?;
+                        return (secs >= 0.0).then_some((secs * 1e9) as u128);
+                    }
+                    "new" if args.len() == 2 => {
+                        let secs = integer(args[0], resolve, depth - 1)?;
+                        let nanos = integer(args[1], resolve, depth - 1)?;
+                        return secs.checked_mul(1_000_000_000)?.checked_add(nanos);
+                    }
+                    _ => return None,
+                };
+                match args.as_slice() {
+                    [n] => integer(n, resolve, depth - 1)?.checked_mul(unit),
+                    _ => None,
+                }
+            }
+            Expr::Binary(b) => {
+                let left = duration(&b.left, resolve, depth - 1);
+                match b.op {
+                    syn::BinOp::Add(_) => {
+                        left?.checked_add(duration(&b.right, resolve, depth - 1)?)
+                    }
+                    syn::BinOp::Mul(_) => left?.checked_mul(integer(&b.right, resolve, depth - 1)?),
+                    syn::BinOp::Div(_) => left?.checked_div(integer(&b.right, resolve, depth - 1)?),
+                    _ => None,
+                }
+            }
+            Expr::Path(p) => {
+                let name = last_segment(&p.path)?;
+                duration(resolve(&name)?, resolve, depth - 1)
+            }
+            _ => None,
+        }
+    }
+    fn integer<'e>(
+        expr: &'e Expr,
+        resolve: &dyn Fn(&str) -> Option<&'e Expr>,
+        depth: u8,
+    ) -> Option<u128> {
+        if depth == 0 {
+            return None;
+        }
+        match peel_parens(expr) {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(i),
+                ..
+            }) => i.base10_parse().ok(),
+            Expr::Cast(c) => integer(&c.expr, resolve, depth - 1),
+            Expr::Binary(b) => {
+                let left = integer(&b.left, resolve, depth - 1)?;
+                let right = integer(&b.right, resolve, depth - 1)?;
+                match b.op {
+                    syn::BinOp::Add(_) => left.checked_add(right),
+                    syn::BinOp::Sub(_) => left.checked_sub(right),
+                    syn::BinOp::Mul(_) => left.checked_mul(right),
+                    syn::BinOp::Div(_) => left.checked_div(right),
+                    _ => None,
+                }
+            }
+            Expr::Path(p) => {
+                let name = last_segment(&p.path)?;
+                integer(resolve(&name)?, resolve, depth - 1)
+            }
+            _ => None,
+        }
+    }
+    duration(expr, resolve, 8)
 }

@@ -8,7 +8,7 @@ mod interval_recreated;
 mod restarting_deadline;
 mod undrained;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::mem;
 
 use proc_macro2::Span;
@@ -173,6 +173,7 @@ pub const NEEDS: Needs = Needs(&[&[
 ]]);
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let consts = file_consts(cx.file);
     for function in &cx.functions {
         let mut walker = Walker {
             cx,
@@ -182,8 +183,14 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
             loops: Vec::new(),
             next_tick_discarded: false,
             in_select_future: false,
+            locals: Vec::new(),
+            consts: &consts,
+            poll_intervals: is_poll_fn(function.sig).then(Vec::new),
         };
         walker.visit_block(function.body);
+        if let Some(events) = walker.poll_intervals.take() {
+            walker.report_poll_intervals(&events, function.sig.ident.span());
+        }
     }
 }
 
@@ -200,6 +207,71 @@ struct Walker<'a, 'c> {
     next_tick_discarded: bool,
     /// We are inside the future expression of a `select!` branch.
     in_select_future: bool,
+    /// Every `let name = init` of the function seen so far (closures and
+    /// async blocks included: they capture them).
+    locals: Vec<(String, &'a Expr)>,
+    /// The file's `const NAME: T = value;` items, by name.
+    consts: &'c HashMap<String, &'a Expr>,
+    /// In a `poll` fn (re-entered by the executor like a loop body): the
+    /// interval events outside its loops.
+    poll_intervals: Option<Vec<IntervalEvent>>,
+}
+
+/// `fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>)`, `fn poll_next(..)`,
+/// `fn poll_ready(&mut self, cx: ..)`.
+fn is_poll_fn(sig: &syn::Signature) -> bool {
+    let name = sig.ident.to_string();
+    (name == "poll" || name.starts_with("poll_"))
+        && sig.inputs.iter().any(|input| {
+            matches!(input, syn::FnArg::Typed(t) if t.ty.to_token_stream().to_string().contains("Context"))
+        })
+}
+
+fn ticked_method(call: &ExprMethodCall) -> bool {
+    (call.method == "tick" && call.args.is_empty())
+        || (call.method == "poll_tick" && call.args.len() == 1)
+}
+
+/// `const` items of the file, its impls, traits and inline modules: the
+/// durations a comparison of periods may need. Items only, no expressions.
+fn file_consts(file: &syn::File) -> HashMap<String, &Expr> {
+    fn collect<'a>(items: &'a [syn::Item], out: &mut HashMap<String, &'a Expr>) {
+        for item in items {
+            match item {
+                syn::Item::Const(c) => {
+                    out.insert(c.ident.to_string(), &c.expr);
+                }
+                syn::Item::Impl(i) => {
+                    for item in &i.items {
+                        if let syn::ImplItem::Const(c) = item {
+                            out.insert(c.ident.to_string(), &c.expr);
+                        }
+                    }
+                }
+                syn::Item::Trait(t) => {
+                    for item in &t.items {
+                        if let syn::TraitItem::Const(syn::TraitItemConst {
+                            ident,
+                            default: Some((_, expr)),
+                            ..
+                        }) = item
+                        {
+                            out.insert(ident.to_string(), expr);
+                        }
+                    }
+                }
+                syn::Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        collect(inner, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    collect(&file.items, &mut out);
+    out
 }
 
 struct LoopFrame<'a> {
@@ -268,6 +340,7 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
             frame.bind_pattern(&binding.pat);
         }
         frame.condition_flags = plain_variables(&node.cond);
+        frame.intervals = Walker::condition_ticks(&node.cond, self.bodies);
         self.in_loop(frame, |w| w.visit_block(&node.body));
     }
 
@@ -297,6 +370,9 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
 
     fn visit_local(&mut self, local: &'a Local) {
         visit::visit_local(self, local);
+        if let (Some(init), [name]) = (&local.init, pattern_names(&local.pat).as_slice()) {
+            self.locals.push((name.clone(), &init.expr));
+        }
         let Some(frame) = self.loops.last_mut() else {
             return;
         };
@@ -308,6 +384,7 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
                     name: name.clone(),
                     span: init.span(),
                     period,
+                    how: Creation::Let,
                 });
             }
         }
@@ -341,26 +418,30 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
     }
 
     fn visit_expr_method_call(&mut self, call: &'a ExprMethodCall) {
-        if !self.loops.is_empty() {
-            let method = call.method.to_string();
+        let method = call.method.to_string();
+        if ticked_method(call) {
+            self.on_tick(call);
+        } else if method.starts_with("reset") {
+            if let Some(name) = interval_key(&call.receiver) {
+                if let Some(events) = self.interval_events() {
+                    events.push(IntervalEvent::Reset { name });
+                }
+            }
+        } else if !self.loops.is_empty() {
             match method.as_str() {
-                "tick" if call.args.is_empty() => self.on_tick(call),
                 "push" | "push_back" | "push_front" if call.args.len() == 1 => {
                     self.check_piled_timer(call, false)
                 }
                 "spawn" if call.args.len() == 1 => self.check_piled_timer(call, true),
-                _ if method.starts_with("reset") => {
-                    if let (Some(frame), Some(name)) = (
-                        self.loops.last_mut(),
-                        variable(peel_future(&call.receiver, None)),
-                    ) {
-                        frame.intervals.push(IntervalEvent::Reset { name });
-                    }
-                }
                 _ => {}
             }
         }
         visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_assign(&mut self, assign: &'a syn::ExprAssign) {
+        self.on_assign(assign);
+        visit::visit_expr_assign(self, assign);
     }
 
     fn visit_expr_match(&mut self, node: &'a ExprMatch) {
@@ -420,7 +501,17 @@ impl<'a> Walker<'a, '_> {
         ExitTarget {
             label: frame.label.as_deref(),
             flags: &frame.condition_flags,
+            vocabulary: self.cx.vocabulary,
         }
+    }
+
+    /// The initializer of the latest `let` of `name` in this function.
+    fn local_init(&self, name: &str) -> Option<&'a Expr> {
+        self.locals
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, init)| *init)
     }
 
     fn report(&mut self, finding: Finding) {
@@ -451,9 +542,11 @@ mod tests {
 
     #[test]
     fn outcomes_follow_every_path() {
+        let vocabulary = crate::Vocabulary::default();
         let target = ExitTarget {
             label: None,
             flags: &["running".to_string()],
+            vocabulary: &vocabulary,
         };
         let of = |src: &str| outcomes(&expr(src), &target);
         assert!(of("{ log(); break }").always_leaves());
@@ -537,7 +630,9 @@ mod tests {
         assert!(lint(&select("continue 'outer")).is_empty());
         assert!(lint(&select("if m.last { break } else { return }")).is_empty());
         assert!(lint(&select("{ let m = m?; handle(m) }")).len() == 1);
-        assert!(lint(&select("continue")).len() == 1);
+        assert!(lint(&select("{ handle(m); continue }")).len() == 1);
+        // A win that does nothing but go round is a deliberate restart (a kick, a reset).
+        assert!(lint(&select("continue")).is_empty());
         assert!(lint(&select("if m.last { break }")).len() == 1);
     }
 

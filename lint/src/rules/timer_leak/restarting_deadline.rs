@@ -22,10 +22,15 @@ impl<'a> Walker<'a, '_> {
                 Role::Source(name) => {
                     let outcome = outcomes(&branch.handler, &target);
                     if outcome.stays() {
+                        let period = branch
+                            .future
+                            .as_ref()
+                            .and_then(|future| self.periodic_source(future, branch.kind));
                         rivals.push(Rival {
                             branch,
                             name,
                             outcome,
+                            period,
                         });
                     }
                 }
@@ -35,32 +40,29 @@ impl<'a> Walker<'a, '_> {
         if rivals.is_empty() {
             return;
         }
-        let work_after_select = self.select_is_followed_by_code(mac);
+        let after = self.select_is_followed_by_code(mac);
         let mut findings = Vec::new();
         for (branch, timer) in timers {
             let outcome = outcomes(&branch.handler, &target);
-            if outcome.always_leaves() {
-                continue; // an inactivity timeout: restarting on activity is its meaning
+            let mut kind = TimerBranch::of(outcome);
+            if kind == TimerBranch::Trivial && !(outcome.falls_through() && after) {
+                continue; // nothing of its own, and nothing after the `select!` waits on it
             }
-            let (starved, competing): (String, Vec<&Rival>) =
-                if !is_trivial(&branch.handler, self.cx) {
-                    let starved = match first_call(&branch.handler, self.bodies) {
-                        Some(call) => format!("its branch, which calls `{}`,", snippet(call)),
-                        None => "its branch".to_string(),
-                    };
-                    (starved, rivals.iter().collect())
-                } else if outcome.falls_through && work_after_select {
-                    let skipping = rivals
-                        .iter()
-                        .filter(|r| r.outcome.only_continues())
-                        .collect();
-                    (
-                        "the code after the `select!`, which only the timer reaches,".to_string(),
-                        skipping,
-                    )
-                } else {
-                    continue;
-                };
+            // Leaving to flush a batch the traffic fills is periodic work, not a teardown.
+            let batch = (kind == TimerBranch::Teardown)
+                .then(|| self.flushed_batch(&branch.handler, &rivals))
+                .flatten();
+            if batch.is_some() {
+                kind = TimerBranch::Work;
+            }
+            let timer_nanos = timer.duration.and_then(|d| self.nanos(d));
+            let competing: Vec<(&Rival, Restart)> = rivals
+                .iter()
+                .filter_map(|rival| {
+                    let restart = rival.restart(kind, timer_nanos, after)?;
+                    Some((rival, restart))
+                })
+                .collect();
             if competing.is_empty() {
                 continue;
             }
@@ -68,13 +70,95 @@ impl<'a> Walker<'a, '_> {
                 select.flavor,
                 branch,
                 &timer,
+                kind,
+                batch.as_deref(),
                 &competing,
-                &starved,
             ));
         }
         for finding in findings {
             self.report(finding);
         }
+    }
+
+    /// A collection that a staying rival adds to and the timer's branch
+    /// reads (`if !batch.is_empty() { break }`): leaving then is the flush of
+    /// a batch, periodic work that steady traffic starves.
+    fn flushed_batch(&self, handler: &'a Expr, rivals: &[Rival<'a>]) -> Option<String> {
+        rivals
+            .iter()
+            .filter(|rival| rival.period.is_none() && rival.outcome.stays_busy())
+            .flat_map(|rival| filled_collections(&rival.branch.handler, self.bodies))
+            .find(|name| {
+                any_expr(handler, self.bodies, |e| {
+                    interval_key(e).is_some_and(|key| &key == name)
+                })
+            })
+    }
+
+    /// A periodic source: `interval.tick()`, a ticker stream's `next()`,
+    /// crossbeam's `recv(ticker)` of a `tick(d)` receiver. `None` when the
+    /// branch is not periodic; `Some(period)` (the period when known).
+    pub(super) fn periodic_source(&self, future: &'a Expr, kind: BranchKind) -> Option<Period<'a>> {
+        let peeled = peel_future(future, Some(self.bodies));
+        let (source, by_name) = match (kind, peeled) {
+            (BranchKind::Recv, source) => (source, true),
+            (_, Expr::MethodCall(call)) if call.args.is_empty() => {
+                match call.method.to_string().as_str() {
+                    "tick" => (&*call.receiver, false),
+                    "next" | "select_next_some" | "recv" => (&*call.receiver, true),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        let source = peel_future(source, Some(self.bodies));
+        let made_by = variable(source).and_then(|name| self.local_init(&name));
+        if let Some(period) = made_by.and_then(|init| self.period_of(init)) {
+            return Some(period);
+        }
+        if !by_name {
+            // `x.tick()`: an interval, whatever its name (no other common type has `tick()`).
+            return Some(Period::unknown());
+        }
+        let name = receiver_root_or_field(source)?;
+        let name = snake_case(&name).into_owned();
+        let periodic_name = name
+            .split('_')
+            .any(|word| matches!(word, "interval" | "ticker" | "tick" | "heartbeat" | "ticks"));
+        periodic_name.then(Period::unknown)
+    }
+
+    /// `interval(d)`, `interval_at(t, d)`, crossbeam `tick(d)`,
+    /// `IntervalStream::new(..)` of one of them: the period `d`.
+    fn period_of(&self, init: &'a Expr) -> Option<Period<'a>> {
+        let init = peel_future(strip_try(init), Some(self.bodies));
+        let Expr::Call(call) = init else {
+            return None;
+        };
+        let Expr::Path(func) = &*call.func else {
+            return None;
+        };
+        let period = match (last_segment(&func.path)?.as_str(), call.args.len()) {
+            ("interval" | "tick", 1) => &call.args[0],
+            ("interval_at", 2) => &call.args[1],
+            ("new", 1) if path_mentions(&func.path, "IntervalStream") => {
+                return self.period_of(&call.args[0])
+            }
+            _ => return None,
+        };
+        Some(Period {
+            expr: Some(period),
+            nanos: self.nanos(period),
+        })
+    }
+
+    /// The value of a duration when the code says it: `Duration::from_secs(5)`,
+    /// a `const`, a `let` of this function, simple arithmetic.
+    pub(super) fn nanos(&self, duration: &Expr) -> Option<u128> {
+        duration_nanos(duration, &|name| {
+            self.local_init(name)
+                .or_else(|| self.consts.get(name).copied())
+        })
     }
 
     pub(super) fn branch_role(&self, branch: &'a SelectBranch) -> Role<'a> {
@@ -238,17 +322,13 @@ impl<'a> Walker<'a, '_> {
         flavor: SelectFlavor,
         branch: &SelectBranch,
         timer: &TimerUse<'_>,
-        competing: &[&Rival<'_>],
-        starved: &str,
+        kind: TimerBranch,
+        batch: Option<&str>,
+        competing: &[(&Rival<'_>, Restart)],
     ) -> Finding {
         let duration = timer.duration.map_or("its".to_string(), describe_duration);
-        let winners = name_list(competing.iter().map(|r| r.name.as_str()));
-        let message = if timer.is_default {
-            format!(
-                "per-iteration timeout in `select!`: `default(..)` starts a new {duration} \
-                 timeout on every iteration of this loop, so it restarts every time {winners} is \
-                 ready first; under steady traffic it never fires, so {starved} never runs"
-            )
+        let what = if timer.is_default {
+            format!("`default(..)` starts a new {duration} timeout on every iteration of this loop")
         } else {
             let origin = if timer.by_let {
                 ", bound by a `let` in the loop body,"
@@ -256,18 +336,73 @@ impl<'a> Walker<'a, '_> {
                 ""
             };
             format!(
-                "per-iteration timer in `select!`: `{}`{origin} is created anew on every \
-                 iteration of this loop, so its {duration} deadline restarts every time {winners} \
-                 wins; under steady traffic it never fires, so {starved} never runs",
+                "`{}`{origin} is created anew on every iteration of this loop, so its {duration} \
+                 deadline restarts whenever the loop goes round",
                 timer.display
             )
         };
-        let mut finding = Finding::new(&INFO, timer.created, message, select_help(flavor));
+        let lost = match kind {
+            TimerBranch::Work if batch.is_some() => format!(
+                "the flush of `{}` its branch leaves for",
+                batch.unwrap_or_default()
+            ),
+            TimerBranch::Work => match first_call(&branch.handler, self.bodies) {
+                Some(call) => format!("the work in its branch (`{}`)", snippet(call)),
+                None => "the work in its branch".to_string(),
+            },
+            TimerBranch::Teardown => {
+                "its branch, which ends the loop when the time is up,".to_string()
+            }
+            TimerBranch::Trivial => {
+                "the code after the `select!`, which only the timer reaches,".to_string()
+            }
+        };
+        // The most telling reason first: a periodic rival always wins.
+        let (lead, restart) = competing
+            .iter()
+            .min_by_key(|(_, restart)| restart.rank())
+            .copied()
+            .expect("competing is not empty");
+        let why = match restart {
+            Restart::Periodic => {
+                let period = lead.period.as_ref().and_then(|p| p.expr);
+                let every = period.map_or(String::new(), |p| {
+                    format!(" (every {})", describe_duration(p))
+                });
+                let certainty = match (
+                    lead.period.as_ref().and_then(|p| p.nanos),
+                    timer.duration.and_then(|d| self.nanos(d)),
+                ) {
+                    (Some(_), Some(_)) => "always wins first",
+                    _ => "wins first whenever its period is the shorter",
+                };
+                format!(
+                    "`{}` is periodic{every} and {certainty}: this {duration} deadline never \
+                     fires, even when nothing else happens, so {lost} never runs",
+                    lead.name
+                )
+            }
+            Restart::Traffic => format!("{lost} never runs while `{}` keeps delivering", lead.name),
+            Restart::EmptyRound => format!(
+                "every time `{}` completes without a result the loop goes round and the deadline \
+                 starts over: while it keeps coming back empty the deadline never fires, so {lost} \
+                 never runs and the wait has no bound",
+                lead.name
+            ),
+        };
+        let prefix = if timer.is_default {
+            "per-iteration timeout in `select!`"
+        } else {
+            "per-iteration timer in `select!`"
+        };
+        let message = format!("{prefix}: {what}; {why}");
+        let mut finding = Finding::new(&INFO, timer.created, message, select_help(flavor, kind));
         if !is_trivial(&branch.handler, self.cx) {
-            finding = finding.with_label(
-                branch.handler.span(),
-                "runs only after a whole quiet period: never under steady traffic",
-            );
+            let label = match kind {
+                TimerBranch::Teardown => "runs only after a whole period without a restart",
+                _ => "runs only after a whole quiet period: never under steady traffic",
+            };
+            finding = finding.with_label(branch.handler.span(), label);
         }
         if timer.by_let {
             if let Some(future) = &branch.future {
@@ -275,21 +410,20 @@ impl<'a> Walker<'a, '_> {
                     finding.with_label(future.span(), "the per-iteration timer is raced here");
             }
         }
-        for rival in competing {
-            let how = if rival.outcome.only_continues() {
-                "and `continue`s"
-            } else {
-                "and stays in the loop"
+        for (rival, restart) in competing {
+            let how = match restart {
+                Restart::Periodic => "ticks and stays in the loop",
+                Restart::EmptyRound => "comes back empty and the loop goes round",
+                Restart::Traffic if rival.outcome.only_continues() => "wins and `continue`s",
+                Restart::Traffic => "wins and stays in the loop",
             };
             let at = rival
                 .branch
                 .future
                 .as_ref()
                 .map_or(rival.branch.span, |f| f.span());
-            finding = finding.with_label(
-                at,
-                format!("`{}` wins {how}: the deadline restarts", rival.name),
-            );
+            finding =
+                finding.with_label(at, format!("`{}` {how}: the deadline restarts", rival.name));
         }
         finding.with_label(
             self.frame().keyword,
@@ -304,7 +438,7 @@ impl<'a> Walker<'a, '_> {
         scrutinee: &'a Expr,
         arms: Vec<(Option<&'a Pat>, ArmBody<'a>)>,
     ) {
-        let Some(timed) = timed_receive(peel_parens(scrutinee)) else {
+        let Some(timed) = timed_receive(self.through_let(scrutinee)) else {
             return;
         };
         if self.is_remaining_time(timed.duration) || !self.is_steady_source(timed.raced) {
@@ -327,37 +461,64 @@ impl<'a> Walker<'a, '_> {
                 }
             })
             .collect();
-        let raced_stays = arms
+        let raced = arms
             .iter()
             .zip(&sides)
-            .any(|((_, body), side)| side.raced && body.outcomes(&target).stays());
-        let starved_arm = arms.iter().zip(&sides).find(|((_, body), side)| {
-            side.timer && !body.outcomes(&target).always_leaves() && !body.is_trivial(self.cx)
+            .filter(|(_, side)| side.raced)
+            .map(|((_, body), _)| body.outcomes(&target))
+            .fold(Outcomes::default(), Outcomes::or);
+        // Work that stays (a value the loop goes on with counts), or a result
+        // that ends the loop while an empty one goes round.
+        let traffic = raced.stays_busy() || raced.falls_through();
+        let empty_round = raced.leaves && raced.next_idle;
+        let starved_arm = arms.iter().zip(&sides).find_map(|((pattern, body), side)| {
+            if !side.timer {
+                return None;
+            }
+            let restart = match TimerBranch::of(body.outcomes(&target)) {
+                TimerBranch::Work if traffic => Restart::Traffic,
+                TimerBranch::Work | TimerBranch::Teardown if empty_round => Restart::EmptyRound,
+                _ => return None,
+            };
+            Some((pattern, body, restart))
         });
-        let (true, Some(((pattern, body), _))) = (raced_stays, starved_arm) else {
+        let Some((pattern, body, restart)) = starved_arm else {
             return;
         };
         let duration = describe_duration(timed.duration);
         let raced = snippet(timed.raced);
+        let lost = match restart {
+            Restart::EmptyRound => format!(
+                "every time `{raced}` completes without a result the loop goes round and the \
+                 deadline starts over: while it keeps coming back empty the timeout never \
+                 elapses and the wait has no bound"
+            ),
+            _ => match body.first_call(self.bodies) {
+                Some(call) => format!(
+                    "the work in the timeout arm (`{}`) never runs while `{raced}` keeps delivering",
+                    snippet(call)
+                ),
+                None => format!("the timeout arm never runs while `{raced}` keeps delivering"),
+            },
+        };
         let (message, help) = match timed.kind {
             TimedKind::Timeout => (
                 format!(
                     "per-iteration timeout: `timeout(..)` starts a new {duration} deadline on every \
                      iteration of this loop, so it restarts every time `{raced}` completes first; \
-                     under steady traffic it never elapses, so the timeout arm never runs"
+                     {lost}"
                 ),
                 "keep the deadline across iterations: `let mut deadline = Instant::now() + d;` \
                  before the loop, race `timeout_at(deadline, ..)`, and move the deadline only \
-                 when it elapses (or `select!` against a `Sleep` pinned before the loop); if \
-                 restarting on every message is intended (an inactivity timeout), leave the loop \
-                 when it elapses",
+                 when it elapses (or `select!` against a `Sleep` pinned before the loop, or an \
+                 `interval` created once); if restarting on every message is intended (an \
+                 inactivity timeout), leave the loop when it elapses",
             ),
             TimedKind::RecvTimeout => (
                 format!(
                     "per-iteration timeout: `recv_timeout(..)` starts a new {duration} timeout on \
                      every iteration of this loop, so it restarts every time a message arrives on \
-                     `{raced}`; under steady traffic it never times out, so the timeout arm never \
-                     runs"
+                     `{raced}`; {lost}"
                 ),
                 "keep the deadline across iterations: `let mut deadline = Instant::now() + d;` \
                  before the loop, `recv_deadline(deadline)` (or `select!` on a `tick(d)` receiver \
@@ -409,26 +570,104 @@ pub(super) struct Rival<'s> {
     pub(super) branch: &'s SelectBranch,
     pub(super) name: String,
     pub(super) outcome: Outcomes,
+    /// Set when the branch is periodic (an interval, a ticker).
+    pub(super) period: Option<Period<'s>>,
 }
 
-/// How the paths through a handler can end, relative to the innermost loop.
-/// A handler with nothing to starve: empty, `continue`, or only logging.
-pub(super) fn is_trivial(expr: &Expr, cx: &Context<'_>) -> bool {
-    match expr {
-        Expr::Tuple(t) => t.elems.is_empty(),
-        Expr::Continue(c) => c.label.is_none(),
-        Expr::Macro(m) => cx.vocabulary.is_log(&macro_name(&m.mac)),
-        Expr::Block(b) if b.label.is_none() => block_is_trivial(&b.block, cx),
-        _ => false,
+pub(super) struct Period<'a> {
+    pub(super) expr: Option<&'a Expr>,
+    pub(super) nanos: Option<u128>,
+}
+
+impl Period<'_> {
+    fn unknown() -> Self {
+        Period {
+            expr: None,
+            nanos: None,
+        }
     }
 }
 
-pub(super) fn block_is_trivial(block: &Block, cx: &Context<'_>) -> bool {
-    block.stmts.iter().all(|stmt| match stmt {
-        Stmt::Expr(e, _) => is_trivial(e, cx),
-        Stmt::Macro(m) => cx.vocabulary.is_log(&macro_name(&m.mac)),
-        _ => false,
-    })
+/// What the timer's own branch does when it fires.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum TimerBranch {
+    /// Work that stays in the loop: a flush, a resync, a ping, a GC pass.
+    Work,
+    /// Leaves the loop on every path that does anything: an inactivity
+    /// timeout or a deadline (`return`, `break`, `Err(..)`, `bail!`...). A
+    /// `continue` path does not make it periodic work.
+    Teardown,
+    /// Nothing of its own (empty, `continue`, a log line).
+    Trivial,
+}
+
+impl TimerBranch {
+    fn of(outcome: Outcomes) -> TimerBranch {
+        if outcome.fall_busy || (!outcome.leaves && outcome.next_busy) {
+            TimerBranch::Work
+        } else if outcome.leaves {
+            TimerBranch::Teardown
+        } else {
+            TimerBranch::Trivial
+        }
+    }
+}
+
+/// Why a rival's win restarts the timer in a way that loses something.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Restart {
+    /// It ticks on its own schedule, at least as often as the timer's.
+    Periodic,
+    /// It comes back without a result (its result leaves the loop) and the
+    /// loop goes round: a retry that restarts the caller's deadline.
+    EmptyRound,
+    /// Steady traffic handled in the loop.
+    Traffic,
+}
+
+impl Restart {
+    fn rank(self) -> u8 {
+        match self {
+            Restart::Periodic => 0,
+            Restart::EmptyRound => 1,
+            Restart::Traffic => 2,
+        }
+    }
+}
+
+impl Rival<'_> {
+    /// Whether this rival's wins restart a timer whose branch is `kind` (of
+    /// `timer_nanos` when known) in a way that loses its work; `after`: the
+    /// `select!` is followed by code in the loop body.
+    fn restart(
+        &self,
+        kind: TimerBranch,
+        timer_nanos: Option<u128>,
+        after: bool,
+    ) -> Option<Restart> {
+        let outcome = self.outcome;
+        if let Some(period) = &self.period {
+            // A rival that ticks less often than the timer does not starve it.
+            let longer = matches!((period.nanos, timer_nanos), (Some(p), Some(t)) if p >= t);
+            if !longer && kind != TimerBranch::Trivial {
+                return Some(Restart::Periodic);
+            }
+            if longer {
+                return None;
+            }
+        }
+        let busy = outcome.stays_busy() || (outcome.fall_idle && after);
+        let empty_round = outcome.leaves && (outcome.next_idle || (outcome.fall_idle && !after));
+        match kind {
+            TimerBranch::Work if busy => Some(Restart::Traffic),
+            TimerBranch::Work | TimerBranch::Teardown if empty_round => Some(Restart::EmptyRound),
+            // Only the code after the `select!` is starved: by rivals that skip it.
+            TimerBranch::Trivial if after && outcome.only_continues() && outcome.next_busy => {
+                Some(Restart::Traffic)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The body of a `match` arm or of an `if let` branch.
@@ -439,7 +678,7 @@ pub(super) enum ArmBody<'a> {
     Empty,
 }
 
-impl ArmBody<'_> {
+impl<'a> ArmBody<'a> {
     pub(super) fn outcomes(&self, target: &ExitTarget<'_>) -> Outcomes {
         match self {
             ArmBody::Expr(e) => outcomes(e, target),
@@ -448,11 +687,18 @@ impl ArmBody<'_> {
         }
     }
 
-    pub(super) fn is_trivial(&self, cx: &Context<'_>) -> bool {
+    pub(super) fn first_call<'b>(&self, bodies: &'b MacroBodies) -> Option<&'b Expr>
+    where
+        'a: 'b,
+    {
         match self {
-            ArmBody::Expr(e) => is_trivial(e, cx),
-            ArmBody::Block(b) => block_is_trivial(b, cx),
-            ArmBody::Empty => true,
+            ArmBody::Expr(e) => first_call(e, bodies),
+            ArmBody::Block(b) => b.stmts.iter().find_map(|stmt| match stmt {
+                Stmt::Expr(e, _) => first_call(e, bodies),
+                Stmt::Local(l) => l.init.as_ref().and_then(|i| first_call(&i.expr, bodies)),
+                Stmt::Macro(_) | Stmt::Item(_) => None,
+            }),
+            ArmBody::Empty => None,
         }
     }
 
@@ -683,32 +929,50 @@ pub(super) fn first_call<'a>(handler: &'a Expr, bodies: &'a MacroBodies) -> Opti
     found
 }
 
-/// "`a`", "`a` or `b`", "`a`, `b` or `c`".
-pub(super) fn name_list<'n>(names: impl Iterator<Item = &'n str>) -> String {
-    let names: Vec<String> = names.map(|n| format!("`{n}`")).collect();
-    match names.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
-}
-
-pub(super) fn select_help(flavor: SelectFlavor) -> &'static str {
-    match flavor {
+pub(super) fn select_help(flavor: SelectFlavor, kind: TimerBranch) -> String {
+    let keep = match flavor {
         SelectFlavor::Crossbeam => {
             "keep an absolute deadline across iterations: `let mut deadline = Instant::now() + d;` \
              before the loop, `recv(at(deadline))` (or \
              `default(deadline.saturating_duration_since(Instant::now()))`), and move the \
              deadline only when it fires — or use a `tick(d)` receiver created once before the \
-             loop; if restarting on every message is intended (an inactivity timeout), leave the \
-             loop when it fires"
+             loop"
         }
         SelectFlavor::Tokio | SelectFlavor::Futures => {
             "create the timer once, before the loop — `let timer = sleep(d); tokio::pin!(timer);` \
              (or one `Delay`) — race `&mut timer`, and `timer.as_mut().reset(Instant::now() + d)` \
-             in its branch after it fires; or use an `interval` created once, or `sleep_until` a deadline kept \
-             across iterations; if restarting on every event is intended (an inactivity timeout), \
-             leave the loop in the timer's branch"
+             in its branch after it fires; or use an `interval` created once, or `sleep_until` a \
+             deadline kept across iterations"
         }
-    }
+    };
+    let intent = match kind {
+        TimerBranch::Teardown => {
+            "; for an inactivity timeout, move the deadline only on real activity (the branches \
+             that carry traffic), not on periodic ticks or empty rounds"
+        }
+        TimerBranch::Work | TimerBranch::Trivial => {
+            "; if restarting on every event is intended (an inactivity timeout), leave the loop \
+             in the timer's branch"
+        }
+    };
+    format!("{keep}{intent}")
+}
+
+/// The variables and `self` fields a handler adds to: `batch.push(x)`,
+/// `self.pending.insert(k, v)`.
+fn filled_collections(handler: &Expr, bodies: &MacroBodies) -> Vec<String> {
+    let mut names = Vec::new();
+    any_expr(handler, bodies, |e| {
+        if let Expr::MethodCall(m) = e {
+            let adds = matches!(
+                m.method.to_string().as_str(),
+                "push" | "push_back" | "push_front" | "insert" | "extend" | "append"
+            );
+            if adds {
+                names.extend(interval_key(&m.receiver));
+            }
+        }
+        false
+    });
+    names
 }
