@@ -119,6 +119,9 @@ pub(super) struct ExitTarget<'f> {
     pub(super) flags: &'f [String],
     /// For telling a log line (not work) from a call.
     pub(super) vocabulary: &'f crate::Vocabulary,
+    /// Whether an `Err(..)` value ends the loop (a `select!` handler's
+    /// value); not in a `match` that may be a `let`'s value.
+    pub(super) err_leaves: bool,
 }
 
 pub(super) fn outcomes(expr: &Expr, target: &ExitTarget<'_>) -> Outcomes {
@@ -156,7 +159,9 @@ pub(super) fn expr_outcomes(
         },
         Expr::Return(_) => Outcomes::LEAVES,
         Expr::Macro(m) => macro_outcomes(&m.mac, target),
-        Expr::Call(call) if is_process_exit(call) || is_err(expr) => Outcomes::LEAVES,
+        Expr::Call(call) if is_process_exit(call) || (target.err_leaves && is_err(expr)) => {
+            Outcomes::LEAVES
+        }
         // `Err(e)?`: always propagates.
         Expr::Try(t) if is_err(peel_parens(&t.expr)) => Outcomes::LEAVES,
         Expr::Block(b) => {

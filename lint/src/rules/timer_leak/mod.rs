@@ -43,15 +43,47 @@ declare_rule! {
     ///   used again).
     /// - **(b) an interval created inside the loop**: `tokio::time::interval(d)`
     ///   (or `interval_at(Instant::now(), d)`) created in the loop body and
-    ///   ticked in the same iteration before any `reset*()`.
-    /// - **(c) a relative timer restarted by traffic**: `sleep(d)`,
+    ///   ticked in the same iteration before any `reset*()`; or re-assigned
+    ///   (`ticker = interval(d)`, `self.timer = interval(d)`) by a statement
+    ///   of the loop body, so on every iteration, and ticked first on the next
+    ///   one (at the top of the body, in a `select!`, or in a
+    ///   `while x.poll_tick(cx).is_ready()` condition); or an interval field
+    ///   replaced in a `poll`/`poll_*` fn (taking a `Context`) that polls it,
+    ///   with no `reset()` or `poll_tick` after the replacement.
+    /// - **(c) a relative timer restarted on every iteration**: `sleep(d)`,
     ///   `Delay::new(d)`, `Timer::after(d)`, crossbeam `after(d)`/`tick(d)`,
     ///   `sleep_until(Instant::now() + d)`, crossbeam `default(d)`, created per
     ///   iteration (as a `select!` branch, or by a `let` in the loop body that
-    ///   the `select!` awaits), or a `timeout(d, fut).await` /
-    ///   `fut.timeout(d).await` / `rx.recv_timeout(d)` matched in the loop,
-    ///   when another branch can complete without leaving the loop and the
-    ///   timer's branch has work to do.
+    ///   the `select!` awaits), or a `timeout(d, rx.recv()).await` /
+    ///   `fut.timeout(d).await` / `rx.recv_timeout(d)` matched in the loop
+    ///   (directly or through a `let`), when something else keeps winning
+    ///   and what is lost is the timer's branch. What the branch does decides:
+    ///   - *periodic work* (a flush, a resync, a ping, a GC pass: some path
+    ///     does work and stays in the loop) is flagged when steady traffic
+    ///     wins: a receiver, a stream, any async method call on something
+    ///     that outlives the iteration (`conn.read_frame()`,
+    ///     `socket.recv_from(..)`), whose branch does work and stays. A branch
+    ///     that leaves the loop only to flush a batch that the traffic fills
+    ///     (`if !batch.is_empty() { break }`) is periodic work too.
+    ///   - *a teardown* (every path that does anything leaves: `return`,
+    ///     `break`, `Err(..)`, `Err(..)?`, `bail!`, `ensure!`, `panic!`,
+    ///     `unreachable!`, `todo!`; a `continue` path without work does not
+    ///     make it periodic) is the idle-timeout idiom and is flagged only
+    ///     when a **periodic rival** can win first, or when a rival whose
+    ///     result leaves the loop **comes back empty** and goes round (an
+    ///     `Option` waiter that returns `None`), which restarts the deadline
+    ///     without any activity.
+    ///   - *a periodic rival* (`interval.tick()`, a ticker stream's `next()`,
+    ///     crossbeam `recv(ticker)` of a `tick(d)`) starves any timer: when
+    ///     both durations are spelled out (literals, `const`s, `let`s of the
+    ///     function, simple arithmetic) a rival with a period at least as long
+    ///     as the timer does not count; when either is unknown the rival is
+    ///     taken to be able to win first (a timer restarted by a periodic
+    ///     tick is a bug whenever the tick is the shorter, and the code does
+    ///     not say it is not).
+    ///   - *a trivial branch* (empty, `continue`, a log line) is flagged only
+    ///     when a rival does work and `continue`s past code after the
+    ///     `select!` that only the timer reaches.
     /// - **(d) timer futures piling up**: a timer (or an async block that
     ///   sleeps) pushed into a `Vec`, `VecDeque` or `FuturesUnordered`, or
     ///   spawned into a `JoinSet`, on every iteration, when the collection is
@@ -61,26 +93,28 @@ declare_rule! {
     ///
     /// Decided from the branch's handler, path by path. A path leaves the loop
     /// when it ends in `break` (of this loop or an outer one), `return`,
-    /// `continue 'outer`, `panic!`/`unreachable!`/`todo!`/`unimplemented!`,
-    /// `process::exit`, or sets the `while` condition's flag to a constant. A
-    /// path that ends in `continue` (of this loop), falls off the end of the
-    /// handler, or may leave only through `?`, stays. A competing branch
-    /// counts only if some path stays. Branches that cannot bring steady
-    /// traffic do not count: `else`/`default`, crossbeam `send`, absolute
-    /// timers, one-shot futures made in the same iteration (from the `for`
-    /// item or a `let` of this iteration), and cancellation (`cancelled()`,
-    /// `shutdown`, `quit`, `stop`, `close`... receivers).
-    ///
-    /// The timer's own branch must have work that the restarts starve: it is
-    /// not flagged when every path of it leaves the loop (an inactivity
-    /// timeout: restarting on activity is what it means) or when it is empty,
-    /// `continue` or only logs — unless a competing branch always `continue`s
-    /// past code after the `select!` that only the timer reaches.
+    /// `continue 'outer`, a diverging macro (`panic!`, `unreachable!`,
+    /// `todo!`, `unimplemented!`, `bail!`; `ensure!` on one path),
+    /// `process::exit`, an `Err(..)` value (of a `select!` handler) or
+    /// `Err(..)?`, or sets the `while` condition's flag to a constant. A path
+    /// that ends in `continue` (of this loop), falls off the end of the
+    /// handler, or may leave only through `?`, stays; it is *busy* when it
+    /// made a call, an assignment or a non-log macro first. A rival whose
+    /// every staying path is idle (`_ = kick.notified() => {}`,
+    /// `=> continue`) is an explicit restart, a reset signal: not counted.
+    /// Branches that cannot bring steady traffic do not count:
+    /// `else`/`default`, crossbeam `send`, absolute timers, one-shot futures
+    /// made in the same iteration (from the `for` item or a `let` of this
+    /// iteration), and cancellation (`cancelled()`, `shutdown`, `quit`,
+    /// `stop`, `close`... receivers). A timer whose work (its first call) is
+    /// also made elsewhere in the loop body loses nothing: not flagged.
     ///
     /// For `timeout(..)`/`recv_timeout(..)` matched with `match` or `if let`,
     /// the `Ok` arms are the competing branch and the `Err` (`Err(Timeout)`)
-    /// arms the timer's; a `while let Ok(..) = timeout(..)` loop ends when the
-    /// timer fires, so it is an inactivity timeout.
+    /// arms the timer's; the raced future must be a receive (`recv`, `next`,
+    /// `read*`, `accept`...): a `timeout(d, client.call())` retried in a loop
+    /// is a per-attempt timeout. A `while let Ok(..) = timeout(..)` loop ends
+    /// when the timer fires, so it is an inactivity timeout.
     ///
     /// A keepalive ping that must only run after a quiet period is a
     /// deliberate restart with work in its branch: it is reported, and is the
@@ -91,7 +125,10 @@ declare_rule! {
     /// A `sleep` in a retry loop whose other branches all leave the loop (the
     /// shape of the review: dropping the `Sleep` cancels it, nothing leaks), a
     /// loop that exits on cancellation, `sleep_until(deadline)` with a deadline
-    /// kept across iterations, `sleep(deadline.saturating_duration_since(now))`,
+    /// kept across iterations, `sleep(deadline.saturating_duration_since(now))`
+    /// (or any duration computed from `now()`/`elapsed()`), a periodic rival
+    /// with a longer period than the timer, an idle timeout restarted by real
+    /// traffic or by a reset/notify signal,
     /// a per-item timeout racing a future made for that item, a timer pinned
     /// before the loop and `reset()`, an interval created before the loop or
     /// `interval_at(later, ..)`, a plain `sleep(d).await` backoff, a spawned
@@ -112,10 +149,16 @@ declare_rule! {
     ///   and keeps its captures (the sender, the consumer...) alive until its
     ///   sleep ends; under load they pile up (about 450 bytes per task).
     /// - (b) An interval's first tick completes immediately, so a fresh one
-    ///   per iteration never waits: the loop spins, or skips its delay.
+    ///   per iteration never waits: the loop spins, or skips its delay; in a
+    ///   `while poll_tick(cx).is_ready()` loop it never sees `Pending`; in a
+    ///   `poll` fn the new interval has not registered the waker either.
     /// - (c) A timer created each iteration restarts its deadline whenever
     ///   another branch wins; under steady traffic it never fires, and the idle
-    ///   flush, the resync or the watchdog check in its branch never runs.
+    ///   flush, the resync or the watchdog check in its branch never runs. A
+    ///   periodic rival with a shorter period always wins first, so even an
+    ///   inactivity timeout never fires (the 5 s interval restarts the 60 s
+    ///   deadline forever), and a waiter that keeps coming back empty turns a
+    ///   bounded wait into an unbounded one.
     /// - (d) Timers nobody polls are never freed until the collection is
     ///   dropped; a `JoinSet` keeps every finished task's output until joined.
     ///
@@ -502,6 +545,7 @@ impl<'a> Walker<'a, '_> {
             label: frame.label.as_deref(),
             flags: &frame.condition_flags,
             vocabulary: self.cx.vocabulary,
+            err_leaves: true,
         }
     }
 
@@ -547,6 +591,7 @@ mod tests {
             label: None,
             flags: &["running".to_string()],
             vocabulary: &vocabulary,
+            err_leaves: true,
         };
         let of = |src: &str| outcomes(&expr(src), &target);
         assert!(of("{ log(); break }").always_leaves());

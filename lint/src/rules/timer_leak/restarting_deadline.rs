@@ -54,6 +54,15 @@ impl<'a> Walker<'a, '_> {
                 .flatten();
             if batch.is_some() {
                 kind = TimerBranch::Work;
+            } else if kind == TimerBranch::Work {
+                let others: Vec<&Expr> = rivals.iter().map(|r| &r.branch.handler).collect();
+                if self.work_done_elsewhere(
+                    first_call(&branch.handler, self.bodies),
+                    &branch.handler,
+                    &others,
+                ) {
+                    continue;
+                }
             }
             let timer_nanos = timer.duration.and_then(|d| self.nanos(d));
             let competing: Vec<(&Rival, Restart)> = rivals
@@ -258,15 +267,71 @@ impl<'a> Walker<'a, '_> {
     /// the timer does not restart, whatever wins.
     pub(super) fn is_remaining_time(&self, duration: &'a Expr) -> bool {
         let duration = self.through_let(duration);
+        if self.computes_remaining(duration) {
+            return true;
+        }
+        // `left.unwrap()` where `let left = FLUSH.checked_sub(last.elapsed());`
+        let mut through_binding = false;
+        any_expr(duration, self.bodies, |e| {
+            if let Some(init) = variable(e).and_then(|name| self.frame().binding(&name)?.init) {
+                through_binding |= self.computes_remaining(init);
+            }
+            through_binding
+        });
+        through_binding
+    }
+
+    fn computes_remaining(&self, duration: &Expr) -> bool {
+        let reads_clock = |e: &Expr| {
+            any_expr(e, self.bodies, |r| {
+                ["now", "now_utc", "elapsed"]
+                    .iter()
+                    .any(|name| callee_is(r, name))
+                    || variable(r).is_some_and(|v| v == "elapsed")
+            })
+        };
         any_expr(duration, self.bodies, |e| match e {
+            Expr::MethodCall(m)
+                if matches!(
+                    m.method.to_string().as_str(),
+                    "saturating_sub" | "checked_sub"
+                ) =>
+            {
+                m.args.iter().any(reads_clock) || reads_clock(&m.receiver)
+            }
             Expr::MethodCall(m) => REMAINING_TIME_METHODS.contains(&m.method.to_string().as_str()),
             Expr::Binary(b) if matches!(b.op, syn::BinOp::Sub(_)) => {
-                any_expr(&*b.right, self.bodies, |r| {
-                    callee_is(r, "now") || callee_is(r, "elapsed")
-                })
+                reads_clock(&b.right) || reads_clock(&b.left)
             }
             _ => false,
         })
+    }
+
+    /// Whether the work a timer's branch starts with is also done, on every
+    /// pass, elsewhere: as a statement of the loop body outside `own` (the
+    /// `select!` or `match` itself), or unconditionally in a traffic arm
+    /// (`others`). Then nothing is lost when traffic wins. A call made only
+    /// under a condition (`if batch.len() >= max { flush() }`) does not count.
+    pub(super) fn work_done_elsewhere(
+        &self,
+        call: Option<&Expr>,
+        own: &Expr,
+        others: &[&Expr],
+    ) -> bool {
+        let Some(call) = call else { return false };
+        let needle = call.to_token_stream().to_string();
+        let in_body = self.frame().body.stmts.iter().any(|stmt| {
+            let is_own = any_expr(std::slice::from_ref(stmt), self.bodies, |e| {
+                std::ptr::eq(e, own)
+            });
+            !is_own && unconditional_text(stmt).contains(needle.as_str())
+        });
+        in_body
+            || others.iter().any(|arm| {
+                unconditional_parts(arm)
+                    .iter()
+                    .any(|part| part.contains(needle.as_str()))
+            })
     }
 
     /// The initializer of a variable bound on this iteration, or the expression itself.
@@ -311,6 +376,10 @@ impl<'a> Walker<'a, '_> {
             let this = match stmt {
                 Stmt::Macro(m) => std::ptr::eq(&m.mac, mac),
                 Stmt::Expr(Expr::Macro(m), _) => std::ptr::eq(&m.mac, mac),
+                // `let value = select! { .. };`
+                Stmt::Local(local) => local.init.as_ref().is_some_and(
+                    |init| matches!(&*init.expr, Expr::Macro(m) if std::ptr::eq(&m.mac, mac)),
+                ),
                 _ => false,
             };
             this && stmts[i + 1..].iter().any(|s| !matches!(s, Stmt::Item(_)))
@@ -441,10 +510,18 @@ impl<'a> Walker<'a, '_> {
         let Some(timed) = timed_receive(self.through_let(scrutinee)) else {
             return;
         };
-        if self.is_remaining_time(timed.duration) || !self.is_steady_source(timed.raced) {
+        if self.is_remaining_time(timed.duration)
+            || !self.is_steady_source(timed.raced)
+            || !is_receive_like(timed.raced)
+        {
             return;
         }
-        let target = self.exit_target();
+        // A match on a timed receive is often a value (`let r = match ..`):
+        // an `Err(..)` arm is the value then, not an exit.
+        let target = ExitTarget {
+            err_leaves: false,
+            ..self.exit_target()
+        };
         // An arm without a pattern is the `else` of an `if let`: it takes what the pattern does not.
         let sides: Vec<Side> = arms
             .iter()
@@ -470,7 +547,9 @@ impl<'a> Walker<'a, '_> {
         // Work that stays (a value the loop goes on with counts), or a result
         // that ends the loop while an empty one goes round.
         let traffic = raced.stays_busy() || raced.falls_through();
-        let empty_round = raced.leaves && raced.next_idle;
+        // No empty rounds here: a `timeout(d, call())` retried in a loop is
+        // the per-attempt timeout idiom.
+        let empty_round = false;
         let starved_arm = arms.iter().zip(&sides).find_map(|((pattern, body), side)| {
             if !side.timer {
                 return None;
@@ -485,6 +564,18 @@ impl<'a> Walker<'a, '_> {
         let Some((pattern, body, restart)) = starved_arm else {
             return;
         };
+        let others: Vec<&Expr> = arms
+            .iter()
+            .zip(&sides)
+            .filter(|(_, side)| side.raced && !side.timer)
+            .filter_map(|((_, body), _)| match body {
+                ArmBody::Expr(e) => Some(*e),
+                _ => None,
+            })
+            .collect();
+        if self.work_done_elsewhere(body.first_call(self.bodies), timed.call, &others) {
+            return;
+        }
         let duration = describe_duration(timed.duration);
         let raced = snippet(timed.raced);
         let lost = match restart {
@@ -603,7 +694,7 @@ pub(super) enum TimerBranch {
 
 impl TimerBranch {
     fn of(outcome: Outcomes) -> TimerBranch {
-        if outcome.fall_busy || (!outcome.leaves && outcome.next_busy) {
+        if outcome.stays_busy() {
             TimerBranch::Work
         } else if outcome.leaves {
             TimerBranch::Teardown
@@ -975,4 +1066,66 @@ fn filled_collections(handler: &Expr, bodies: &MacroBodies) -> Vec<String> {
         false
     });
     names
+}
+
+/// What a timed receive must race to be traffic: the next item of
+/// something long-lived (`rx.recv()`, `stream.next()`, `conn.read_frame()`),
+/// not a request made for this attempt (`client.health()`, `save()`).
+fn is_receive_like(raced: &Expr) -> bool {
+    let mut at = raced;
+    loop {
+        match at {
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                if STREAM_METHODS.contains(&name.as_str())
+                    || ["recv", "read", "next", "accept", "poll_"]
+                        .iter()
+                        .any(|prefix| name.starts_with(prefix))
+                {
+                    return true;
+                }
+                if !matches!(
+                    name.as_str(),
+                    "in_current_span" | "instrument" | "fuse" | "boxed"
+                ) {
+                    return false;
+                }
+                at = &m.receiver;
+            }
+            // `recv_timeout`'s receiver: the channel itself.
+            Expr::Path(_) | Expr::Field(_) => return true,
+            Expr::Reference(r) => at = &r.expr,
+            Expr::Paren(p) => at = &p.expr,
+            _ => return false,
+        }
+    }
+}
+
+/// The text of a statement, minus its conditional parts: an `if`, `match`
+/// or loop statement contributes nothing.
+fn unconditional_text(stmt: &Stmt) -> String {
+    match stmt {
+        Stmt::Expr(
+            Expr::If(_) | Expr::Match(_) | Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_),
+            _,
+        ) => String::new(),
+        other => other.to_token_stream().to_string(),
+    }
+}
+
+/// The statements of a handler that run whenever it runs: its block's
+/// statements, or those of each arm of the `match` it is.
+fn unconditional_parts(handler: &Expr) -> Vec<String> {
+    match handler {
+        Expr::Block(b) => b.block.stmts.iter().map(unconditional_text).collect(),
+        Expr::Match(m) => m
+            .arms
+            .iter()
+            .flat_map(|arm| match &*arm.body {
+                Expr::Block(b) => b.block.stmts.iter().map(unconditional_text).collect(),
+                other => vec![other.to_token_stream().to_string()],
+            })
+            .collect(),
+        other => vec![other.to_token_stream().to_string()],
+    }
 }
