@@ -1,0 +1,372 @@
+//! (b) An interval created inside the loop.
+//!
+//! The bug: an interval's first tick completes at once, so an interval made
+//! anew on every iteration and ticked before any `reset*()` never waits:
+//! the loop spins, or skips the delay it was written for.
+//!
+//! The same holds for an interval re-created by assignment (`ticker =
+//! interval(d)`, `self.timer = interval(d)`) on every iteration: the tick at
+//! the top of the next iteration (or in the `while ..poll_tick(cx)
+//! .is_ready()` condition) is the new interval's immediate one. A `poll`
+//! function is re-entered by the executor like a loop: one that replaces the
+//! interval it polls runs its periodic work again on the next poll, not a
+//! period later.
+//!
+//! Fine and alike: an interval created before the loop, `interval_at(later,
+//! ..)`, a fresh interval `reset()` before its first tick, the deliberate
+//! skip idiom (the first tick awaited and dropped as a statement, then
+//! ticked again), and an interval re-assigned only on some iterations
+//! (`if period_changed { ticker = interval(new) }`: one early tick after a
+//! change, not a loop without a wait).
+
+use super::*;
+
+pub(super) enum IntervalEvent {
+    Created {
+        name: String,
+        span: Span,
+        period: String,
+        how: Creation,
+    },
+    Reset {
+        name: String,
+    },
+    Tick {
+        name: String,
+        span: Span,
+        discarded: bool,
+        in_select: bool,
+        /// In the `while` condition: runs at the start of every iteration.
+        in_condition: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Creation {
+    /// `let iv = interval(d);` in the loop body.
+    Let,
+    /// `iv = interval(d);` / `self.iv = interval(d);` as a statement of the
+    /// loop body itself (so on every iteration), or anywhere in a `poll` fn.
+    Assign,
+    /// An assignment nested in a condition of the loop body: some
+    /// iterations only.
+    ConditionalAssign,
+}
+
+/// The variable or `self` field an interval lives in: `iv`, `self.iv`.
+pub(super) fn interval_key(expr: &Expr) -> Option<String> {
+    match peel_future(expr, None) {
+        Expr::Field(f) if matches!(&*f.base, Expr::Path(p) if p.path.is_ident("self")) => {
+            match &f.member {
+                syn::Member::Named(name) => Some(format!("self.{name}")),
+                syn::Member::Unnamed(i) => Some(format!("self.{}", i.index)),
+            }
+        }
+        other => variable(other),
+    }
+}
+
+/// `x.tick()`, `x.poll_tick(cx)`: the receiver.
+pub(super) fn ticked(expr: &Expr) -> Option<&ExprMethodCall> {
+    match expr {
+        Expr::MethodCall(m)
+            if (m.method == "tick" && m.args.is_empty())
+                || (m.method == "poll_tick" && m.args.len() == 1) =>
+        {
+            Some(m)
+        }
+        _ => None,
+    }
+}
+
+impl<'a> Walker<'a, '_> {
+    /// Where interval events go: the innermost loop, or the `poll` fn itself.
+    pub(super) fn interval_events(&mut self) -> Option<&mut Vec<IntervalEvent>> {
+        match self.loops.last_mut() {
+            Some(frame) => Some(&mut frame.intervals),
+            None => self.poll_intervals.as_mut(),
+        }
+    }
+
+    pub(super) fn on_tick(&mut self, call: &'a ExprMethodCall) {
+        let discarded = mem::take(&mut self.next_tick_discarded);
+        let in_select = self.in_select_future;
+        let receiver = peel_future(&call.receiver, None);
+        if let Some(period) = immediate_interval(receiver) {
+            if !self.loops.is_empty() {
+                let finding =
+                    self.fresh_interval_finding(receiver.span(), call.span(), &period, in_select);
+                self.report(finding);
+            }
+            return;
+        }
+        if let (Some(events), Some(name)) = (self.interval_events(), interval_key(receiver)) {
+            events.push(IntervalEvent::Tick {
+                name,
+                span: call.span(),
+                discarded,
+                in_select,
+                in_condition: false,
+            });
+        }
+    }
+
+    /// `iv = interval(d)`, `self.iv = interval(d)`.
+    pub(super) fn on_assign(&mut self, assign: &'a syn::ExprAssign) {
+        let (Some(period), Some(name)) = (
+            immediate_interval(&assign.right),
+            interval_key(&assign.left),
+        ) else {
+            return;
+        };
+        let how = match self.loops.last() {
+            Some(frame) => {
+                let every_iteration = frame.body.stmts.iter().any(|stmt| {
+                    matches!(stmt, Stmt::Expr(Expr::Assign(a), _) if std::ptr::eq(a, assign))
+                });
+                if every_iteration {
+                    Creation::Assign
+                } else {
+                    Creation::ConditionalAssign
+                }
+            }
+            None => Creation::Assign,
+        };
+        if let Some(events) = self.interval_events() {
+            events.push(IntervalEvent::Created {
+                name,
+                span: assign.span(),
+                period,
+                how,
+            });
+        }
+    }
+
+    /// The ticks of a `while` condition (`while iv.poll_tick(cx).is_ready()`)
+    /// happen at the start of every iteration.
+    pub(super) fn condition_ticks(cond: &'a Expr, bodies: &MacroBodies) -> Vec<IntervalEvent> {
+        let mut ticks = Vec::new();
+        any_expr(cond, bodies, |e| {
+            if let Some(call) = ticked(e) {
+                if let Some(name) = interval_key(&call.receiver) {
+                    ticks.push(IntervalEvent::Tick {
+                        name,
+                        span: call.span(),
+                        discarded: false,
+                        in_select: false,
+                        in_condition: true,
+                    });
+                }
+            }
+            false
+        });
+        ticks
+    }
+
+    /// After a loop body: each interval created in it and ticked before any
+    /// `reset*()` ticks at once on every iteration. A first tick dropped as a
+    /// statement and followed by another is the deliberate skip idiom. An
+    /// interval re-assigned on every iteration and ticked only before the
+    /// assignment is ticked fresh on the next iteration.
+    pub(super) fn report_fresh_intervals(&mut self, frame: &LoopFrame<'a>) {
+        let events = &frame.intervals;
+        for (i, event) in events.iter().enumerate() {
+            let IntervalEvent::Created {
+                name,
+                span,
+                period,
+                how,
+            } = event
+            else {
+                continue;
+            };
+            if *how == Creation::ConditionalAssign {
+                continue;
+            }
+            let ticks = ticks_until_reset(name, &events[i + 1..]);
+            if let Some(&(tick, discarded, in_select, _)) = ticks.first() {
+                if discarded && ticks.len() > 1 {
+                    continue;
+                }
+                let finding = self
+                    .fresh_interval_finding(*span, tick, period, in_select)
+                    .with_label(
+                        frame.keyword,
+                        "a fresh interval on every iteration of this loop",
+                    );
+                self.report(finding);
+                continue;
+            }
+            if *how != Creation::Assign || events[i + 1..].iter().any(|e| touches(e, name)) {
+                continue;
+            }
+            // Nothing after it in this iteration: the next one ticks it first.
+            let ticks = ticks_until_reset(name, &events[..i]);
+            let Some(&(tick, discarded, in_select, in_condition)) = ticks.first() else {
+                continue;
+            };
+            if discarded && ticks.len() > 1 {
+                continue;
+            }
+            let consequence = if in_condition {
+                "so the `while` condition finds it ready at once: the loop never sees `Pending` \
+                 and runs its body again and again without waiting"
+            } else if in_select {
+                "so from the second iteration on the `tick()` branch is ready at once and wins \
+                 the `select!`: the loop never waits"
+            } else {
+                "so from the second iteration on this `tick()` returns at once: the loop runs back \
+                 to back instead of once per period"
+            };
+            let message = format!(
+                "interval re-created on every iteration: `{name}` is replaced by a new interval of \
+                 {period} here, and the tick at the start of the next iteration is that new \
+                 interval's first one, which completes immediately, {consequence}"
+            );
+            let help = "keep one interval and change its pace with `reset()` (or \
+                        `reset_after(period)`), or make the new one with \
+                        `interval_at(Instant::now() + period, period)`, or call `reset()` right \
+                        after creating it; if a fresh wait per iteration is meant, \
+                        `sleep(period).await`";
+            let finding = Finding::new(&INFO, *span, message, help)
+                .with_label(
+                    tick,
+                    "ticks the new interval next time round: completes immediately",
+                )
+                .with_label(
+                    frame.keyword,
+                    "every iteration of this loop makes a new interval",
+                );
+            self.report(finding);
+        }
+    }
+
+    /// After a `poll` fn: an interval field replaced while the function polls
+    /// it is polled fresh on the next call.
+    pub(super) fn report_poll_intervals(&mut self, events: &[IntervalEvent], poll: Span) {
+        for (i, event) in events.iter().enumerate() {
+            let IntervalEvent::Created {
+                name, span, period, ..
+            } = event
+            else {
+                continue;
+            };
+            if events[i + 1..].iter().any(|e| touches(e, name)) {
+                continue; // polled (or reset) again in the same call
+            }
+            let Some(&(tick, ..)) = ticks_until_reset(name, &events[..i]).first() else {
+                continue;
+            };
+            let message = format!(
+                "interval re-created in `poll`: `{name}` is replaced by a new interval of {period} \
+                 here, in the function that polls it; the new interval has not registered this \
+                 task's waker, and its first tick completes immediately, so the work it paces \
+                 runs again on the very next poll instead of after {period}, or waits for an \
+                 unrelated wake-up"
+            );
+            let help = "keep the interval and `reset()` it (or `reset_after(period)`) instead of \
+                        replacing it, or call `reset()` right after creating the new one (or \
+                        make it with `interval_at(Instant::now() + period, period)`)";
+            let finding = Finding::new(&INFO, *span, message, help)
+                .with_label(
+                    tick,
+                    "polls the new interval on the next call: ready at once",
+                )
+                .with_label(poll, "re-entered by the executor on every wake-up");
+            self.report(finding);
+        }
+    }
+
+    pub(super) fn fresh_interval_finding(
+        &self,
+        created: Span,
+        tick: Span,
+        period: &str,
+        in_select: bool,
+    ) -> Finding {
+        let consequence = if in_select {
+            "so the `tick()` branch is ready at once and wins the `select!` on every iteration: a \
+             busy loop that never waits"
+        } else {
+            "so this `tick()` returns at once and the wait never happens: the loop runs without \
+             its intended delay (a busy loop, or a skipped wait)"
+        };
+        let message = format!(
+            "interval created inside the loop: this interval of {period} is created anew on every \
+             iteration and ticked before any `reset()`; an interval's first tick completes \
+             immediately, {consequence}"
+        );
+        let help = "create the interval once, before the loop, and tick it inside (only its very \
+                    first tick is immediate); if a fresh wait per iteration is meant, \
+                    `sleep(period).await`; `interval_at(Instant::now() + period, period)` or a \
+                    `reset()` before the first tick also skip the immediate tick";
+        Finding::new(&INFO, created, message, help).with_label(
+            tick,
+            "completes immediately: the first tick of a new interval",
+        )
+    }
+}
+
+/// `tokio::time::interval(d)` or `interval_at(Instant::now(), d)`: an
+/// interval whose first tick is immediate. Returns its period, described.
+/// async-std's `stream::interval(d)` first yields after `d`: not one.
+pub(super) fn immediate_interval(expr: &Expr) -> Option<String> {
+    let Expr::Call(call) = peel_parens(expr) else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    if path_mentions(&func.path, "async_std") || path_mentions(&func.path, "stream") {
+        return None;
+    }
+    match (last_segment(&func.path)?.as_str(), call.args.len()) {
+        ("interval", 1) => Some(describe_duration(&call.args[0])),
+        ("interval_at", 2) if is_bare_now(&call.args[0]) => Some(describe_duration(&call.args[1])),
+        _ => None,
+    }
+}
+
+pub(super) fn is_bare_now(expr: &Expr) -> bool {
+    callee_is(peel_parens(expr), "now")
+}
+
+/// `x.tick()` → `x`.
+pub(super) fn tick_receiver(expr: &Expr) -> Option<&Expr> {
+    match expr {
+        Expr::MethodCall(m) if m.method == "tick" && m.args.is_empty() => Some(&m.receiver),
+        _ => None,
+    }
+}
+
+/// The ticks of `name` in `events` before it is reset or re-created:
+/// (span, discarded, in a `select!`, in the `while` condition).
+fn ticks_until_reset(name: &str, events: &[IntervalEvent]) -> Vec<(Span, bool, bool, bool)> {
+    let mut ticks = Vec::new();
+    for event in events {
+        match event {
+            IntervalEvent::Created { name: n, .. } | IntervalEvent::Reset { name: n }
+                if n == name =>
+            {
+                break
+            }
+            IntervalEvent::Tick {
+                name: n,
+                span,
+                discarded,
+                in_select,
+                in_condition,
+            } if n == name => ticks.push((*span, *discarded, *in_select, *in_condition)),
+            _ => {}
+        }
+    }
+    ticks
+}
+
+fn touches(event: &IntervalEvent, name: &str) -> bool {
+    match event {
+        IntervalEvent::Created { name: n, .. }
+        | IntervalEvent::Reset { name: n }
+        | IntervalEvent::Tick { name: n, .. } => n == name,
+    }
+}
