@@ -59,9 +59,10 @@ impl Noun {
 fn plural(words: &str) -> String {
     if words.ends_with("ss") || words.ends_with('x') || words.ends_with("sh") {
         format!("{words}es")
-    } else if let Some(stem) = words.strip_suffix('y').filter(|s| {
-        !s.ends_with(['a', 'e', 'i', 'o', 'u'])
-    }) {
+    } else if let Some(stem) = words
+        .strip_suffix('y')
+        .filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u']))
+    {
         format!("{stem}ies")
     } else if words.ends_with('s') {
         words.to_string()
@@ -115,8 +116,7 @@ const SAME_VALUE_SUFFIXES: &[&str] = &[
 /// Words after the head noun of a handle that *holds* the state and hands
 /// out a copy on `borrow()`/`load()`: `config_rx`, `layout_watch`, `schema_swap`.
 const HOLDER_SUFFIXES: &[&str] = &[
-    "rx", "receiver", "watch", "watcher", "swap", "cell", "slot", "store", "handle", "tx",
-    "sender",
+    "rx", "receiver", "watch", "watcher", "swap", "cell", "slot", "store", "handle", "tx", "sender",
 ];
 
 /// Leading words of a type or getter name that say which one, not what it
@@ -295,15 +295,7 @@ const LOCKS: &[&str] = &[
 /// Types that hand out copies of what they hold: a watch channel's ends,
 /// maps, vectors. Their elements are the last type argument.
 const CONTAINERS: &[&str] = &[
-    "Receiver",
-    "Sender",
-    "HashMap",
-    "BTreeMap",
-    "DashMap",
-    "IndexMap",
-    "Vec",
-    "VecDeque",
-    "Cache",
+    "Receiver", "Sender", "HashMap", "BTreeMap", "DashMap", "IndexMap", "Vec", "VecDeque", "Cache",
 ];
 
 /// What a declared type says: `Some(Some(noun))` for a state type,
@@ -416,11 +408,11 @@ impl Declared {
                         if is_watch_type(&field.ty) {
                             self.out.watches.insert(name.clone());
                         }
-                        self.out
-                            .fields
-                            .entry(name)
-                            .or_default()
-                            .push(type_says(self.vocabulary, &field.ty, &generics));
+                        self.out.fields.entry(name).or_default().push(type_says(
+                            self.vocabulary,
+                            &field.ty,
+                            &generics,
+                        ));
                     }
                 }
             }
@@ -449,9 +441,7 @@ impl Declared {
         let mut known = declarations?.iter().flatten();
         let first = known.next()?;
         let key = |n: &Option<Noun>| n.as_ref().map(|n| n.key.clone());
-        known
-            .all(|k| key(k) == key(first))
-            .then(|| first.clone())
+        known.all(|k| key(k) == key(first)).then(|| first.clone())
     }
 }
 
@@ -460,7 +450,12 @@ pub(super) fn is_watch_type(ty: &Type) -> bool {
     match ty {
         Type::Reference(r) => is_watch_type(&r.elem),
         Type::Path(p) => {
-            let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let segments: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
             matches!(segments.last().map(String::as_str), Some("Receiver"))
                 && segments.iter().any(|s| s == "watch")
         }

@@ -158,7 +158,10 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
 
 fn report(comparisons: &[Comparison], out: &mut Vec<Finding>) {
     let of = |compare: Compare| -> Vec<&Comparison> {
-        comparisons.iter().filter(|c| c.compare == compare).collect()
+        comparisons
+            .iter()
+            .filter(|c| c.compare == compare)
+            .collect()
     };
     let (pointers, values) = (of(Compare::Pointer), of(Compare::Value));
     if pointers.is_empty() {
@@ -304,8 +307,14 @@ mod tests {
         let says = |src: &str| {
             type_says(&v, &syn::parse_str(src).unwrap(), &none).map(|n| n.map(|n| n.key))
         };
-        assert_eq!(says("&Arc<ConsumerAssignment>").unwrap().as_deref(), Some("assignment"));
-        assert_eq!(says("Option<Rc<RefCell<Lease>>>").unwrap().as_deref(), Some("lease"));
+        assert_eq!(
+            says("&Arc<ConsumerAssignment>").unwrap().as_deref(),
+            Some("assignment")
+        );
+        assert_eq!(
+            says("Option<Rc<RefCell<Lease>>>").unwrap().as_deref(),
+            Some("lease")
+        );
         assert_eq!(says("Arc<Notify>"), Some(None));
         assert_eq!(says("Vec<Lease>"), Some(None));
         assert_eq!(says("Arc<RwLock<Segment>>"), Some(None));

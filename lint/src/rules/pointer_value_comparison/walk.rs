@@ -10,7 +10,9 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{BinOp, Expr, Macro, Member, Pat, Type, UnOp};
 
-use super::kinds::{compared, names_holder_of, names_state, Declared, Kind, Noun, Scope, IDENTITY_MEMBERS};
+use super::kinds::{
+    compared, names_holder_of, names_state, Declared, Kind, Noun, Scope, IDENTITY_MEMBERS,
+};
 use crate::macro_bodies::{walk_macro, MacroBodies, MacroBody};
 use crate::syntax::{last_segment, macro_name, path_ends_with, snake_case, snippet};
 use crate::vocabulary::Vocabulary;
@@ -61,10 +63,7 @@ pub(super) struct Comparison {
     map: Option<String>,
 }
 
-pub(super) fn comparisons(
-    cx: &crate::engine::Context<'_>,
-    declared: &Declared,
-) -> Vec<Comparison> {
+pub(super) fn comparisons(cx: &crate::engine::Context<'_>, declared: &Declared) -> Vec<Comparison> {
     let mut found = Vec::new();
     for (index, function) in cx.functions.iter().enumerate() {
         let start = found.len();
@@ -254,10 +253,13 @@ fn pointer_operands(expr: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
 fn is_weak(expr: &Expr) -> bool {
     match expr {
         Expr::Reference(r) => is_weak(&r.expr),
-        Expr::Call(c) => matches!(&*c.func, Expr::Path(p) if path_ends_with(&p.path, &["downgrade"])),
+        Expr::Call(c) => {
+            matches!(&*c.func, Expr::Path(p) if path_ends_with(&p.path, &["downgrade"]))
+        }
         _ => {
             let text = snake_case(&peel_value(expr).to_token_stream().to_string()).into_owned();
-            text.split(|c: char| !c.is_alphanumeric()).any(|w| w == "weak")
+            text.split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == "weak")
         }
     }
 }
@@ -401,7 +403,8 @@ impl Finder<'_, '_> {
                 self.kind_in(&m.receiver, true)
             }
             Expr::MethodCall(m)
-                if m.args.len() == 1 && matches!(m.method.to_string().as_str(), "get" | "get_mut") =>
+                if m.args.len() == 1
+                    && matches!(m.method.to_string().as_str(), "get" | "get_mut") =>
             {
                 self.element_kind(&m.receiver)
             }
@@ -520,7 +523,9 @@ impl Finder<'_, '_> {
             None => match names_state(self.vocabulary, name, false) {
                 Some(noun) => Kind::State(noun),
                 // `lease_id`, `ca_generation`, `config_version`
-                None if self.vocabulary.is_assignment(name) || self.vocabulary.is_versioned(name) => {
+                None if self.vocabulary.is_assignment(name)
+                    || self.vocabulary.is_versioned(name) =>
+                {
                     Kind::Other
                 }
                 None => Kind::Opaque,
@@ -676,15 +681,22 @@ impl Finder<'_, '_> {
         let (kind, source) = match receiver {
             Expr::MethodCall(inner)
                 if inner.args.is_empty()
-                    && matches!(inner.method.to_string().as_str(), "iter" | "values" | "into_iter") =>
+                    && matches!(
+                        inner.method.to_string().as_str(),
+                        "iter" | "values" | "into_iter"
+                    ) =>
             {
                 (self.element_kind(&inner.receiver), None)
             }
             _ => (self.kind_of(receiver), self.source_of(receiver)),
         };
         for arg in &m.args {
-            let Expr::Closure(closure) = arg else { continue };
-            let Some(first) = closure.inputs.first() else { continue };
+            let Expr::Closure(closure) = arg else {
+                continue;
+            };
+            let Some(first) = closure.inputs.first() else {
+                continue;
+            };
             let mut idents = Vec::new();
             simple_names(first, &mut idents);
             for name in idents {
@@ -845,8 +857,10 @@ impl<'a> Visit<'a> for Finder<'a, '_> {
             }
             Expr::MethodCall(m) => {
                 let method = m.method.to_string();
-                if matches!(method.as_str(), "remove" | "remove_entry" | "swap_remove" | "shift_remove")
-                {
+                if matches!(
+                    method.as_str(),
+                    "remove" | "remove_entry" | "swap_remove" | "shift_remove"
+                ) {
                     self.removed_from.insert(tokens_of(&m.receiver));
                 }
                 self.bind_closure_params(m);
