@@ -17,8 +17,14 @@ pub enum Word {
     Propose,
     /// Macros and methods that log (a return after one of these is not silent).
     Log,
-    /// Names of values and types that hold an assignment.
+    /// Names of values and types that hold an assignment: a consumer or
+    /// stream assignment, a lease, a placement, an ownership record.
     Assignment,
+    /// Names of values and types that hold versioned, replicated state a
+    /// process re-reads: cluster layouts, loglets and log segments,
+    /// configurations, epochs, membership and topology, shard maps, schemas,
+    /// routing tables.
+    Versioned,
     /// Function names that make a function a lifecycle function.
     Lifecycle,
     /// Calls that re-arm the check that was running (so nothing is lost).
@@ -26,11 +32,12 @@ pub enum Word {
 }
 
 impl Word {
-    pub const ALL: [Word; 6] = [
+    pub const ALL: [Word; 7] = [
         Word::Delete,
         Word::Propose,
         Word::Log,
         Word::Assignment,
+        Word::Versioned,
         Word::Lifecycle,
         Word::Rearm,
     ];
@@ -42,6 +49,7 @@ impl Word {
             Word::Propose => "propose",
             Word::Log => "log",
             Word::Assignment => "assignment",
+            Word::Versioned => "versioned",
             Word::Lifecycle => "lifecycle",
             Word::Rearm => "rearm",
         }
@@ -76,6 +84,12 @@ impl Word {
                 r"(?:^|_)(?:assignment|assignments|lease|leases|placement|placements|ownership)(?:_|$)",
                 r"|^(?:ca|nca|oca|sa|nsa|osa)$",
             ),
+            // One word, or a compound whose words mean nothing apart
+            // (`shard_map`, `routing_table`).
+            Word::Versioned => concat!(
+                r"(?:^|_)(?:layout|loglet|config|configuration|cfg|conf|epoch|membership|topology|schema|segment)(?:_|$)",
+                r"|(?:^|_)(?:shard_map|shard_table|routing_table|route_table|partition_table|partition_map|cluster_map|log_segment|nodes_config)(?:_|$)",
+            ),
             Word::Lifecycle => concat!(
                 r"(?:^|_)(?:delete|deleted|deletion|reap|reaper|reaping|expire|expired|expiry|expiration|",
                 r"inactive|inactivity|idle|cleanup|clean_up|evict|eviction|remove|purge|gc|sweep|stop|",
@@ -97,6 +111,7 @@ pub struct Vocabulary {
     propose: Regex,
     log: Regex,
     assignment: Regex,
+    versioned: Regex,
     lifecycle: Regex,
     rearm: Regex,
 }
@@ -117,6 +132,7 @@ impl Default for Vocabulary {
                     propose: compile(Word::Propose),
                     log: compile(Word::Log),
                     assignment: compile(Word::Assignment),
+                    versioned: compile(Word::Versioned),
                     lifecycle: compile(Word::Lifecycle),
                     rearm: compile(Word::Rearm),
                 }
@@ -141,6 +157,7 @@ impl Vocabulary {
             Word::Propose => &mut self.propose,
             Word::Log => &mut self.log,
             Word::Assignment => &mut self.assignment,
+            Word::Versioned => &mut self.versioned,
             Word::Lifecycle => &mut self.lifecycle,
             Word::Rearm => &mut self.rearm,
         }
@@ -153,6 +170,7 @@ impl Vocabulary {
             Word::Propose => &self.propose,
             Word::Log => &self.log,
             Word::Assignment => &self.assignment,
+            Word::Versioned => &self.versioned,
             Word::Lifecycle => &self.lifecycle,
             Word::Rearm => &self.rearm,
         };
@@ -189,6 +207,9 @@ impl Vocabulary {
     }
     pub fn is_assignment(&self, ident: &str) -> bool {
         Self::matches(&self.assignment, ident)
+    }
+    pub fn is_versioned(&self, ident: &str) -> bool {
+        Self::matches(&self.versioned, ident)
     }
     pub fn is_lifecycle(&self, ident: &str) -> bool {
         Self::matches(&self.lifecycle, ident)
@@ -245,6 +266,25 @@ mod tests {
         }
         for no in ["release", "cancel", "casa", "leaser_count", "Sender"] {
             assert!(!v.is_assignment(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn versioned_words_are_whole_words_or_compounds() {
+        let v = Vocabulary::default();
+        for yes in [
+            "ClusterLayout",
+            "nodes_config",
+            "Epoch",
+            "shard_map",
+            "RoutingTable",
+            "Loglet",
+            "schema",
+        ] {
+            assert!(v.is_versioned(yes), "{yes}");
+        }
+        for no in ["shard", "map", "table", "routing", "configure", "Sender"] {
+            assert!(!v.is_versioned(no), "{no}");
         }
     }
 
