@@ -104,25 +104,31 @@ fn message_format_json_is_cargos_message_stream() {
 }
 
 #[test]
-fn files_that_cannot_be_linted_are_error_messages_without_a_code() {
+fn files_that_cannot_be_parsed_are_unparsable_file_warnings_at_their_position() {
     let run = lint(
         &fixture("broken"),
         &[".", "--message-format=json", "--parse-all"],
     );
-    let errors: Vec<_> = messages(&run.stdout)
+    let unparsable: Vec<_> = messages(&run.stdout)
         .into_iter()
         .filter_map(|m| match m {
-            Message::CompilerMessage(m) if m.message.code.is_none() => Some(m.message),
+            Message::CompilerMessage(m)
+                if m.message.code.as_ref().map(|c| c.code.as_str()) == Some("unparsable_file") =>
+            {
+                Some(m.message)
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(errors.len(), 2, "{}", run.stdout);
-    assert!(errors.iter().all(|e| e.level == DiagnosticLevel::Error));
-    assert_eq!(errors[0].spans[0].file_name, "not_utf8.rs");
+    assert_eq!(unparsable.len(), 2, "{}", run.stdout);
+    assert!(unparsable
+        .iter()
+        .all(|e| e.level == DiagnosticLevel::Warning));
+    assert_eq!(unparsable[0].spans[0].file_name, "not_utf8.rs");
     assert_eq!(
         (
-            errors[0].spans[0].line_start,
-            errors[0].spans[0].column_start
+            unparsable[0].spans[0].line_start,
+            unparsable[0].spans[0].column_start
         ),
         (2, 7)
     );
