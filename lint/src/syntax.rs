@@ -228,7 +228,7 @@ fn is_test_attribute(attr: &Attribute) -> bool {
 }
 
 /// `#[cfg(test)]`, `#[cfg(all(test, ..))]`, but not `#[cfg(not(test))]`.
-fn is_cfg_test(attr: &Attribute) -> bool {
+pub fn is_cfg_test(attr: &Attribute) -> bool {
     if !attr.path().is_ident("cfg") {
         return false;
     }
