@@ -7,7 +7,12 @@
 //! re-created table), the old guard's late drop removes the newer one's entry:
 //! the name is gone from the map while its current owner still runs.
 //!
-//! Look-alikes that are fine: a key unique per instance (`self.id`, a uuid, a
+//! Look-alikes that are fine: a guard that holds its name exclusively (the
+//! code that builds it claims the name only when it is free: `Entry::Vacant`,
+//! `contains_key`, `if set.insert(..)`, so no newer instance can register
+//! while it lives) and one whose registration this file does not show (the
+//! function that builds the guard must insert into a map and discard what it
+//! replaced); a key unique per instance (`self.id`, a uuid, a
 //! token, a slab key, a sequence number: nobody else holds it); a `Drop` that
 //! compares before removing (`==`, `ptr_eq`, `remove_if`, `retain`, a
 //! generation, epoch, version or id it reads); a map the value owns (no lock,
@@ -99,7 +104,7 @@ const SHARED_ACCESS: &[&str] = &[
 ];
 
 pub(super) fn check(
-    _cx: &Context<'_>,
+    cx: &Context<'_>,
     types: &TypesOfFile<'_>,
     already: &[Span],
     out: &mut Vec<Finding>,
@@ -111,7 +116,7 @@ pub(super) fn check(
         if already.iter().any(|s| s.start() == removal.start()) {
             continue;
         }
-        if compares(drop) {
+        if compares(drop) || !registered_by_replacing(cx, &drop.type_name) {
             continue;
         }
         let type_name = &drop.type_name;
@@ -270,4 +275,105 @@ fn compares(drop: &DropImpl<'_>) -> bool {
         || words_of(drop.body)
             .iter()
             .any(|w| OWNERSHIP_WORDS.contains(&w.as_str()))
+}
+
+/// Whether some function of the file that builds a `type_name` (a struct
+/// literal `Type { .. }`, or `Self { .. }` in its impl) registers it by an
+/// insert that replaces what was there (`map.insert(k, v);`, its result
+/// discarded), and none of them claims the key only when it is free.
+fn registered_by_replacing<'a>(cx: &Context<'a>, type_name: &str) -> bool {
+    struct Builders<'t, 'a> {
+        type_name: &'t str,
+        bodies: &'a crate::macro_bodies::MacroBodies,
+        in_impl: Vec<bool>,
+        builders: Vec<&'a syn::Block>,
+    }
+    impl<'a> Visit<'a> for Builders<'_, 'a> {
+        fn visit_item_impl(&mut self, imp: &'a syn::ItemImpl) {
+            let own = matches!(&*imp.self_ty, syn::Type::Path(p)
+                if p.path.segments.last().is_some_and(|s| s.ident == self.type_name));
+            self.in_impl.push(own);
+            visit::visit_item_impl(self, imp);
+            self.in_impl.pop();
+        }
+        fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
+            if !m.attrs.iter().any(crate::syntax::is_cfg_test) {
+                visit::visit_item_mod(self, m);
+            }
+        }
+        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+            self.note(&f.block);
+        }
+        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+            self.note(&f.block);
+        }
+    }
+    impl<'a> Builders<'_, 'a> {
+        fn note(&mut self, body: &'a syn::Block) {
+            let own_impl = self.in_impl.last().copied().unwrap_or(false);
+            let type_name = self.type_name;
+            let builds =
+                crate::syntax::any_expr(body, self.bodies, |e| match e {
+                    Expr::Struct(s) => s.path.segments.last().is_some_and(|seg| {
+                        seg.ident == type_name || (own_impl && seg.ident == "Self")
+                    }),
+                    _ => false,
+                });
+            if builds {
+                self.builders.push(body);
+            }
+        }
+    }
+    let mut find = Builders {
+        type_name,
+        bodies: cx.bodies,
+        in_impl: Vec::new(),
+        builders: Vec::new(),
+    };
+    find.visit_file(cx.file);
+    let claims_if_free = |body: &syn::Block| {
+        words_of(body)
+            .iter()
+            .any(|w| EXCLUSIVE_WORDS.contains(&w.as_str()))
+    };
+    !find.builders.is_empty()
+        && !find.builders.iter().any(|b| claims_if_free(b))
+        && find.builders.iter().any(|b| discards_an_insert(b))
+}
+
+/// Words of code that claims a key only when it is free.
+const EXCLUSIVE_WORDS: &[&str] = &[
+    "Vacant",
+    "Occupied",
+    "contains_key",
+    "contains",
+    "try_insert",
+    "or_insert",
+    "or_insert_with",
+    "or_default",
+];
+
+/// A statement `map.insert(k, v);` (or `let _ = map.insert(..);`): an insert
+/// whose replaced value nobody looks at.
+fn discards_an_insert(body: &syn::Block) -> bool {
+    struct Find(bool);
+    impl Visit<'_> for Find {
+        fn visit_stmt(&mut self, stmt: &syn::Stmt) {
+            let discarded = match stmt {
+                syn::Stmt::Expr(e, Some(_)) => Some(e),
+                syn::Stmt::Local(l) if matches!(l.pat, syn::Pat::Wild(_)) => {
+                    l.init.as_ref().map(|i| &*i.expr)
+                }
+                _ => None,
+            };
+            if let Some(Expr::MethodCall(m)) = discarded.map(peel) {
+                self.0 |= m.method == "insert";
+            }
+            visit::visit_stmt(self, stmt);
+        }
+        fn visit_item(&mut self, _: &syn::Item) {}
+    }
+    let mut find = Find(false);
+    find.visit_block(body);
+    find.0
 }
