@@ -25,7 +25,7 @@ use crate::engine::Context;
 use crate::facts::DeletingDrop;
 use crate::finding::Finding;
 use crate::macro_bodies::{walk_macro, MacroBody};
-use crate::syntax::{any_expr, callee_name, last_segment, macro_name, peel};
+use crate::syntax::{any_expr, callee_name, imports, last_segment, macro_name, peel, Import};
 
 use super::own_subject::removal_of_subject;
 
@@ -56,9 +56,15 @@ const FLAG_WRITES: &[&str] = &[
 ];
 
 pub(super) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let imports = if cx.facts.has_foreign() {
+        imports(cx.file)
+    } else {
+        Vec::new()
+    };
     for function in &cx.functions {
         let mut finder = Finder {
             cx,
+            imports: &imports,
             subjects: parameter_names(function.sig),
             async_scopes: vec![function.sig.asyncness.is_some()],
             found: Vec::new(),
@@ -251,6 +257,9 @@ fn mentions_by_ident(stmts: &[Stmt]) -> HashMap<String, Vec<usize>> {
 /// included, nested items excluded) and collects its deferrals.
 struct Finder<'c, 'a> {
     cx: &'c Context<'a>,
+    /// The file's imports from other crates, when the workspace has deleting
+    /// types in other members (see [`crate::facts`]).
+    imports: &'c [Import],
     /// The function's parameters: what its proposal is about.
     subjects: HashSet<String>,
     /// Whether each enclosing scope is async (the function, async blocks, closures).
@@ -412,14 +421,36 @@ impl<'c, 'a> Finder<'c, 'a> {
         expr: &Expr,
         annotated: Option<&Type>,
     ) -> Option<(String, &'c DeletingDrop)> {
-        let named_type = annotated
+        let (named_type, qualifier) = annotated
             .and_then(|ty| match ty {
-                Type::Path(p) => last_segment(&p.path),
+                Type::Path(p) => {
+                    let n = p.path.segments.len();
+                    let qualifier = (n > 1).then(|| p.path.segments[0].ident.to_string());
+                    Some((last_segment(&p.path)?, qualifier))
+                }
                 _ => None,
             })
             .or_else(|| constructed_type(expr))?;
-        let drop = self.cx.facts.deleting_drop(&named_type)?;
-        Some((named_type, drop))
+        if let Some(drop) = self.cx.facts.deleting_drop(&named_type) {
+            return Some((named_type, drop));
+        }
+        // A type of another member of the workspace, named through its crate.
+        if !self.cx.facts.has_foreign() {
+            return None;
+        }
+        if let Some(krate) = qualifier {
+            let drop = self.cx.facts.foreign_deleting_drop(&named_type, &krate)?;
+            return Some((named_type, drop));
+        }
+        self.imports.iter().find_map(|import| {
+            let name = match import.name.as_str() {
+                "*" => &named_type,
+                _ if import.local == named_type => &import.name,
+                _ => return None,
+            };
+            let drop = self.cx.facts.foreign_deleting_drop(name, &import.krate)?;
+            Some((name.clone(), drop))
+        })
     }
 }
 
@@ -455,9 +486,13 @@ fn scope_guard_call(expr: &Expr) -> Option<(Strategy, &Expr, &Expr)> {
 
 /// The type a constructor expression builds: `Type::new(..)`,
 /// `path::Type::open(..)`, `Type { .. }`, `Type(..)`. Not `Self`, whose
-/// constructors live in the type's own impl.
-fn constructed_type(expr: &Expr) -> Option<String> {
-    let name = match expr {
+/// constructors live in the type's own impl. With the type's name, the first
+/// segment of a longer path (`guards` in `guards::Guard::new(..)`).
+fn constructed_type(expr: &Expr) -> Option<(String, Option<String>)> {
+    let qualifier = |path: &syn::Path, type_at: usize| {
+        (type_at > 0).then(|| path.segments[0].ident.to_string())
+    };
+    let (name, qualifier) = match expr {
         Expr::Call(call) => {
             let Expr::Path(func) = &*call.func else {
                 return None;
@@ -468,16 +503,24 @@ fn constructed_type(expr: &Expr) -> Option<String> {
                 1 => {
                     let name = segments[0].ident.to_string();
                     // A tuple-struct constructor, not a function call.
-                    name.starts_with(|c: char| c.is_ascii_uppercase())
-                        .then_some(name)?
+                    let name = name
+                        .starts_with(|c: char| c.is_ascii_uppercase())
+                        .then_some(name)?;
+                    (name, None)
                 }
-                n => segments[n - 2].ident.to_string(),
+                n => (
+                    segments[n - 2].ident.to_string(),
+                    qualifier(&func.path, n - 2),
+                ),
             }
         }
-        Expr::Struct(s) => last_segment(&s.path)?,
+        Expr::Struct(s) => (
+            last_segment(&s.path)?,
+            qualifier(&s.path, s.path.segments.len().saturating_sub(1)),
+        ),
         _ => return None,
     };
-    (name != "Self").then_some(name)
+    (name != "Self").then_some((name, qualifier))
 }
 
 /// A delete-like call inside deferred code, with the conditions it runs under.
