@@ -57,7 +57,13 @@ const LAST_OWNER_WORDS: &[&str] = &[
     "should",
 ];
 
-pub(super) fn check(cx: &Context<'_>, types: &TypesOfFile<'_>, out: &mut Vec<Finding>) {
+/// Reports, and returns the types reported.
+pub(super) fn check(
+    cx: &Context<'_>,
+    types: &TypesOfFile<'_>,
+    out: &mut Vec<Finding>,
+) -> Vec<String> {
+    let mut reported = Vec::new();
     for drop in &types.drops {
         let Some(&clone_span) = types.shared_clones.get(&drop.type_name) else {
             continue;
@@ -70,7 +76,9 @@ pub(super) fn check(cx: &Context<'_>, types: &TypesOfFile<'_>, out: &mut Vec<Fin
             continue;
         }
         out.push(report(&drop.type_name, &site, clone_span));
+        reported.push(drop.type_name.clone());
     }
+    reported
 }
 
 /// What the `Drop` deletes.

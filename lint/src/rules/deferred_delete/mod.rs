@@ -177,11 +177,9 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     if types.drops.is_empty() {
         return;
     }
-    let before = out.len();
-    clone_drop::check(cx, &types, out);
-    // One report per delete: a `Clone` type's drop that removes by name is
+    // One report per `Drop`: a `Clone` type's drop that removes by name is
     // reported as the clone problem.
-    let cloned: Vec<Span> = out[before..].iter().map(|f| f.span).collect();
+    let cloned = clone_drop::check(cx, &types, out);
     stale_drop::check(cx, &types, &cloned, out);
 }
 
@@ -243,10 +241,8 @@ impl<'a> TypesOfFile<'a> {
                     self.drops.push(DropImpl { type_name, body });
                 }
             }
-            Some("Clone") => {
-                if function("clone").is_some_and(clone_shares) {
-                    self.shared_clones.insert(type_name, imp.span());
-                }
+            Some("Clone") if function("clone").is_some_and(clone_shares) => {
+                self.shared_clones.insert(type_name, imp.span());
             }
             _ => {}
         }

@@ -106,14 +106,14 @@ const SHARED_ACCESS: &[&str] = &[
 pub(super) fn check(
     cx: &Context<'_>,
     types: &TypesOfFile<'_>,
-    already: &[Span],
+    already: &[String],
     out: &mut Vec<Finding>,
 ) {
     for drop in &types.drops {
         let Some((removal, map, key)) = name_keyed_removal(types, drop) else {
             continue;
         };
-        if already.iter().any(|s| s.start() == removal.start()) {
+        if already.contains(&drop.type_name) {
             continue;
         }
         if compares(drop) || !registered_by_replacing(cx, &drop.type_name) {
