@@ -4,6 +4,12 @@
 //! `let _g = ConsumerGuard::new(c);` in one file is recognised as a deferred
 //! delete when `impl Drop for ConsumerGuard` lives in another. Facts hold only
 //! strings (no spans), so they can be gathered on worker threads and merged.
+//!
+//! A crate's own types are known by name. Types of the other members of its
+//! cargo workspace are known too, but by crate: `guards::RemoveOnDrop` counts
+//! only where the file names it through that crate (`use guards::RemoveOnDrop`
+//! or `guards::RemoveOnDrop::new(..)`), since the same name in another crate
+//! is another type.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +31,8 @@ pub struct DeletingDrop {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CrateFacts {
     deleting_drops: BTreeMap<String, DeletingDrop>,
+    /// Deleting types of other members of the workspace: (type, crate).
+    foreign_deleting_drops: BTreeMap<(String, String), DeletingDrop>,
 }
 
 impl CrateFacts {
@@ -58,6 +66,8 @@ impl CrateFacts {
 
     pub fn merge(&mut self, other: CrateFacts) {
         self.deleting_drops.extend(other.deleting_drops);
+        self.foreign_deleting_drops
+            .extend(other.foreign_deleting_drops);
     }
 
     /// If values of the type named `type_name` (last path segment) delete on drop.
@@ -65,8 +75,33 @@ impl CrateFacts {
         self.deleting_drops.get(type_name)
     }
 
+    /// If the type `type_name` of the workspace member crate `krate` deletes on drop.
+    pub fn foreign_deleting_drop(&self, type_name: &str, krate: &str) -> Option<&DeletingDrop> {
+        self.foreign_deleting_drops
+            .get(&(type_name.to_string(), krate.to_string()))
+    }
+
+    /// Whether any type of another workspace member is known.
+    pub fn has_foreign(&self) -> bool {
+        !self.foreign_deleting_drops.is_empty()
+    }
+
+    /// Records a deleting type of another member of the workspace, the crate `krate`.
+    pub fn insert_foreign_deleting_drop(
+        &mut self,
+        type_name: String,
+        krate: String,
+        drop: DeletingDrop,
+    ) {
+        self.foreign_deleting_drops.insert((type_name, krate), drop);
+    }
+
+    /// The names of every deleting type, the workspace's other members' included.
     pub fn deleting_drop_types(&self) -> impl Iterator<Item = &str> {
-        self.deleting_drops.keys().map(String::as_str)
+        self.deleting_drops
+            .keys()
+            .chain(self.foreign_deleting_drops.keys().map(|(t, _)| t))
+            .map(String::as_str)
     }
 
     /// Every deleting type with what its `Drop` calls (for caches to store).

@@ -228,7 +228,7 @@ fn is_test_attribute(attr: &Attribute) -> bool {
 }
 
 /// `#[cfg(test)]`, `#[cfg(all(test, ..))]`, but not `#[cfg(not(test))]`.
-fn is_cfg_test(attr: &Attribute) -> bool {
+pub fn is_cfg_test(attr: &Attribute) -> bool {
     if !attr.path().is_ident("cfg") {
         return false;
     }
@@ -356,4 +356,71 @@ mod tests {
         ];
         assert_eq!(marked, expected.map(|(n, t)| (n.to_string(), t)));
     }
+}
+
+/// One name a `use` brings in from another crate: `use guards::a::RemoveOnDrop
+/// as Rod;` is `{ local: "Rod", krate: "guards", name: "RemoveOnDrop" }`; a
+/// glob (`use guards::*`) has `local` and `name` `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    pub local: String,
+    pub krate: String,
+    pub name: String,
+}
+
+/// Every name the file's `use` items (in any module, not in function bodies)
+/// bring in, with the first segment of their path. `crate`, `self` and
+/// `super` paths name the file's own crate and are left out.
+pub fn imports(file: &syn::File) -> Vec<Import> {
+    fn walk(tree: &syn::UseTree, krate: Option<&str>, out: &mut Vec<Import>) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                let first = p.ident.to_string();
+                let krate = krate.unwrap_or(&first).to_string();
+                if matches!(krate.as_str(), "crate" | "self" | "super") {
+                    return;
+                }
+                walk(&p.tree, Some(&krate), out);
+            }
+            syn::UseTree::Name(n) => {
+                if let Some(krate) = krate {
+                    let name = n.ident.to_string();
+                    out.push(Import {
+                        local: name.clone(),
+                        krate: krate.to_string(),
+                        name,
+                    });
+                }
+            }
+            syn::UseTree::Rename(r) => {
+                if let Some(krate) = krate {
+                    out.push(Import {
+                        local: r.rename.to_string(),
+                        krate: krate.to_string(),
+                        name: r.ident.to_string(),
+                    });
+                }
+            }
+            syn::UseTree::Glob(_) => {
+                if let Some(krate) = krate {
+                    out.push(Import {
+                        local: "*".to_string(),
+                        krate: krate.to_string(),
+                        name: "*".to_string(),
+                    });
+                }
+            }
+            syn::UseTree::Group(g) => g.items.iter().for_each(|t| walk(t, krate, out)),
+        }
+    }
+    struct Uses(Vec<Import>);
+    impl Visit<'_> for Uses {
+        fn visit_item_use(&mut self, u: &syn::ItemUse) {
+            walk(&u.tree, None, &mut self.0);
+        }
+        fn visit_block(&mut self, _: &Block) {}
+    }
+    let mut uses = Uses(Vec::new());
+    uses.visit_file(file);
+    uses.0
 }

@@ -146,3 +146,31 @@ impl Drop for EphemeralRegistration {
         self.registry.delete_consumer(&self.consumer.name);
     }
 }
+
+/// A consumer's checkpoint directory, handed to the flusher and the
+/// replicator alike.
+///
+/// Lifecycle bug (`deferred_delete`): it is `Clone` and its `Drop` removes
+/// the directory, so the first holder to drop its copy deletes the
+/// checkpoints every other copy still writes into.
+#[derive(Clone, Debug)]
+pub struct CheckpointDir {
+    path: std::path::PathBuf,
+}
+
+impl CheckpointDir {
+    pub fn create(path: std::path::PathBuf) -> std::io::Result<CheckpointDir> {
+        std::fs::create_dir_all(&path)?;
+        Ok(CheckpointDir { path })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for CheckpointDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path); // expect: deferred_delete
+    }
+}

@@ -122,3 +122,35 @@ impl ConsumerRegistry {
         }
     }
 }
+
+/// A consumer's checkpoint directory, handed to the flusher and the
+/// replicator alike. The copies share one `Inner`; the directory goes when
+/// the last of them does.
+#[derive(Clone, Debug)]
+pub struct CheckpointDir {
+    inner: Arc<CheckpointDirInner>,
+}
+
+#[derive(Debug)]
+struct CheckpointDirInner {
+    path: std::path::PathBuf,
+}
+
+impl CheckpointDir {
+    pub fn create(path: std::path::PathBuf) -> std::io::Result<CheckpointDir> {
+        std::fs::create_dir_all(&path)?;
+        Ok(CheckpointDir {
+            inner: Arc::new(CheckpointDirInner { path }),
+        })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.inner.path
+    }
+}
+
+impl Drop for CheckpointDirInner {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

@@ -226,8 +226,10 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
             .collect();
         // Facts are per crate: linting a vendored tree of many crates, one
         // crate's `impl Drop for HashMap` must not make another's `HashMap`
-        // a deleting guard. The pre-filter gets the union (a superset only
-        // parses more, never less), each file its own crate's facts.
+        // a deleting guard. Within a cargo workspace, each member also gets
+        // the other members' types, by crate name (see `crate::facts`). The
+        // pre-filter gets the union (a superset only parses more, never
+        // less), each file its own crate's facts.
         let packages = package_of_each(files);
         let mut facts_by_package: HashMap<&Path, CrateFacts> = HashMap::new();
         let mut all_facts = CrateFacts::default();
@@ -243,15 +245,10 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                     .insert_deleting_drop(type_name.clone(), drop);
             }
         }
+        add_workspace_facts(&packages, &mut facts_by_package);
         let mut described: Vec<String> = facts_by_package
             .iter()
-            .map(|(package, facts)| {
-                format!(
-                    "{}:{:?}",
-                    package.display(),
-                    facts.deleting_drops().collect::<Vec<_>>()
-                )
-            })
+            .map(|(package, facts)| format!("{}:{:?}", package.display(), facts))
             .collect();
         described.sort();
         let facts_digest = cache::content_hash(described.join("\n").as_bytes());
@@ -349,6 +346,120 @@ fn package_of_each(files: &[PathBuf]) -> Vec<PathBuf> {
             package
         })
         .collect()
+}
+
+/// What a package's manifest says: its crate's name (as code writes it) and
+/// the workspace it is a member of.
+struct PackageInfo {
+    krate: Option<String>,
+    workspace: Option<PathBuf>,
+}
+
+/// Gives each package the deleting types of the other members of its cargo
+/// workspace, found from the manifests (`[workspace] members` and `exclude`
+/// globs; cargo is never run). Packages that are not members of one workspace
+/// keep their own facts only.
+fn add_workspace_facts<'p>(
+    packages: &'p [PathBuf],
+    facts_by_package: &mut HashMap<&'p Path, CrateFacts>,
+) {
+    let mut manifests: HashMap<PathBuf, Option<toml::Table>> = HashMap::new();
+    let mut manifest = |dir: &Path| -> Option<toml::Table> {
+        manifests
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| {
+                let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+                text.parse::<toml::Table>().ok()
+            })
+            .clone()
+    };
+    let mut infos: BTreeMap<&Path, PackageInfo> = BTreeMap::new();
+    for package in packages {
+        if infos.contains_key(package.as_path()) {
+            continue;
+        }
+        let Some(own) = manifest(package) else {
+            continue;
+        };
+        let name_in = |key: &str| {
+            own.get(key)?
+                .get("name")?
+                .as_str()
+                .map(|n| n.replace('-', "_"))
+        };
+        let krate = name_in("lib").or_else(|| name_in("package"));
+        // Cargo's rule: the nearest manifest above with `[workspace]` is the
+        // workspace, and it must list the package.
+        let workspace = package
+            .ancestors()
+            .find_map(|dir| {
+                let table = manifest(dir)?;
+                let workspace = table.get("workspace")?.as_table()?.clone();
+                Some((dir.to_path_buf(), workspace))
+            })
+            .filter(|(root, workspace)| is_member(root, workspace, package))
+            .map(|(root, _)| root);
+        infos.insert(package, PackageInfo { krate, workspace });
+    }
+    let mut foreign: Vec<(&Path, String, String, DeletingDrop)> = Vec::new();
+    for (package, info) in &infos {
+        let Some(workspace) = &info.workspace else {
+            continue;
+        };
+        for (other, other_info) in &infos {
+            if other == package || other_info.workspace.as_ref() != Some(workspace) {
+                continue;
+            }
+            let (Some(krate), Some(facts)) = (&other_info.krate, facts_by_package.get(other))
+            else {
+                continue;
+            };
+            for (type_name, drop) in facts.deleting_drops() {
+                foreign.push((package, type_name.to_string(), krate.clone(), drop.clone()));
+            }
+        }
+    }
+    for (package, type_name, krate, drop) in foreign {
+        facts_by_package
+            .entry(package)
+            .or_default()
+            .insert_foreign_deleting_drop(type_name, krate, drop);
+    }
+}
+
+/// Whether `package` is a member of the workspace rooted at `root`: the root
+/// package itself, or a directory matched by a `members` glob and by no
+/// `exclude` entry.
+fn is_member(root: &Path, workspace: &toml::Table, package: &Path) -> bool {
+    let Ok(relative) = package.strip_prefix(root) else {
+        return false;
+    };
+    if relative.as_os_str().is_empty() {
+        return true;
+    }
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    let patterns = |key: &str| -> Vec<String> {
+        workspace
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .map(|p| p.trim_start_matches("./").trim_end_matches('/').to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let matches = |pattern: &String| {
+        globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .is_ok_and(|g| g.compile_matcher().is_match(&relative))
+    };
+    let excluded = patterns("exclude")
+        .iter()
+        .any(|e| matches(e) || relative.starts_with(&format!("{e}/")));
+    !excluded && patterns("members").iter().any(matches)
 }
 
 /// Adds one file's result to the analysis.

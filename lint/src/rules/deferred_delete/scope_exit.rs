@@ -1,6 +1,13 @@
-//! `deferred_delete`: a delete registered to run on scope exit.
+//! Shape: a delete registered to run on scope exit.
 //!
-//! Three shapes register a delete for "whenever this scope ends": a
+//! The bug: the delete runs on every exit path, including those that decided
+//! not to delete (an early return, a `?`, a cancelled `.await`) and, in a
+//! function that forwards a delete proposal, before the proposal reached
+//! quorum. Look-alikes that are fine: a guard that is disarmed or handed away
+//! later, one that only runs while unwinding, one that only logs, unlocks or
+//! counts, and RAII types outside lifecycle code.
+//!
+//! Three mechanisms register a delete for "whenever this scope ends": a
 //! `scopeguard::guard` (or `guard_on_success`) bound to a local, a `defer!`
 //! block, and a local whose type's `Drop` deletes (found crate-wide by
 //! [`CrateFacts`](crate::facts::CrateFacts)). Each is reported unless the code
@@ -18,88 +25,9 @@ use crate::engine::Context;
 use crate::facts::DeletingDrop;
 use crate::finding::Finding;
 use crate::macro_bodies::{walk_macro, MacroBody};
-use crate::prefilter::{Needs, Trigger::*};
-use crate::syntax::{any_expr, callee_name, last_segment, macro_name, peel};
+use crate::syntax::{any_expr, callee_name, imports, last_segment, macro_name, peel, Import};
 
-declare_rule! {
-    /// ## What it flags
-    ///
-    /// A delete-like action registered to run when the scope ends, so that it
-    /// runs on *every* exit path: the Rust form of Go's `defer o.delete()`.
-    ///
-    /// - `scopeguard::guard(x, |x| x.delete())` or `guard_on_success(..)`
-    ///   bound to a local (`let _g = ..`);
-    /// - `defer! { c.delete() }` (and `defer_on_success!`);
-    /// - a local value of a type whose `impl Drop` calls a delete-like method,
-    ///   wherever in the crate that impl lives, built with `Type::new(..)` (or
-    ///   any other associated constructor), a struct literal `Type { .. }`, or
-    ///   annotated `let g: Type = ..`, in a lifecycle function (its name is
-    ///   about delete/reap/expire/cleanup/.., it calls a delete itself, or it
-    ///   forwards a proposal). Elsewhere such a type is ordinary RAII, like a
-    ///   handle whose `Drop` calls `ffi_handle_destroy`.
-    ///
-    /// It is not flagged when the code after it can switch it off: the guard
-    /// is disarmed (`ScopeGuard::into_inner(g)`, `mem::forget(g)`,
-    /// `g.disarm()`, `g.cancel()`, `g.defuse()`, `g.dismiss()`,
-    /// `g.armed = false`), the delete is behind a flag that is cleared later
-    /// (`if armed.get() { .. }` and `armed.set(false)`), or the guard is
-    /// handed away (returned, stored, passed by value). Nor when it runs only
-    /// while unwinding (`guard_on_unwind`, `defer_on_unwind!`, a delete under
-    /// `if std::thread::panicking()`), or only logs, unlocks or counts (the
-    /// delete vocabulary decides: a `deletes_inflight` counter is not a
-    /// delete). `let _ = guard(..)` runs the guard at once and defers nothing.
-    /// An explicit `drop(g)` is not a disarm: every exit before it still deletes.
-    /// Test functions and `#[cfg(test)]` modules are skipped: cleaning up
-    /// test fixtures on every exit is what a guard is for.
-    ///
-    /// When the same function also forwards a proposal to a consensus layer,
-    /// the message says so and points at the proposal.
-    ///
-    /// ## Why it is a bug
-    ///
-    /// The delete runs on every early return, every `?`, every panic and, in
-    /// async code, whenever the future is dropped at an `.await`, including
-    /// the paths that decided *not* to delete. In a replicated system that is
-    /// the premature delete of nats-server PR 7792: the leader forwards a
-    /// delete proposal to the metalayer and returns, the deferred delete
-    /// removes the consumer locally at once, and if the proposal fails or has
-    /// not reached quorum, the cluster still believes in a consumer this node
-    /// has already dropped.
-    ///
-    /// ## Example
-    ///
-    /// ```rust,ignore
-    /// async fn delete_not_active(&self, consumer: Arc<Consumer>) -> Result<(), Error> {
-    ///     let _cleanup = scopeguard::guard(consumer.clone(), |c| c.delete());
-    ///     let meta = self.metalayer().ok_or(Error::NoMetalayer)?; // deletes
-    ///     meta.forward_proposal(consumer.delete_proposal()).await?; // deletes, even on failure
-    ///     Ok(()) // deletes before the metalayer reached quorum
-    /// }
-    /// ```
-    ///
-    /// ## Fix
-    ///
-    /// Delete only on the path where the metalayer confirmed the delete (or
-    /// on the consumer's quit signal), and disarm the guard on the others,
-    /// or drop the guard and call the delete where it belongs.
-    ///
-    /// ```rust,ignore
-    /// async fn delete_not_active(&self, consumer: Arc<Consumer>) -> Result<(), Error> {
-    ///     let Some(meta) = self.metalayer() else {
-    ///         warn!(consumer = %consumer.name(), "no metalayer; inactive consumer kept");
-    ///         return Err(Error::NoMetalayer);
-    ///     };
-    ///     meta.forward_proposal(consumer.delete_proposal()).await?;
-    ///     consumer.quit_signal().await; // stopped once the metalayer applied the delete
-    ///     Ok(())
-    /// }
-    /// ```
-    INFO = "deferred_delete", Deny, "a delete registered to run on scope exit runs on every exit path"
-}
-
-/// A guard or `defer!` names itself; a deleting `Drop` type is named where
-/// the local is made (constructor, struct literal or type annotation).
-pub const NEEDS: Needs = Needs(&[&[Word("guard"), Word("defer"), DeletingDropType]]);
+use super::own_subject::removal_of_subject;
 
 /// Methods that switch a guard off (or consume it without running it).
 const DISARM_METHODS: &[&str] = &[
@@ -127,10 +55,17 @@ const FLAG_WRITES: &[&str] = &[
     "fetch_or",
 ];
 
-pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+pub(super) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let imports = if cx.facts.has_foreign() {
+        imports(cx.file)
+    } else {
+        Vec::new()
+    };
     for function in &cx.functions {
         let mut finder = Finder {
             cx,
+            imports: &imports,
+            subjects: parameter_names(function.sig),
             async_scopes: vec![function.sig.asyncness.is_some()],
             found: Vec::new(),
         };
@@ -150,6 +85,9 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 .found
                 .into_iter()
                 .filter(|d| lifecycle_code || !matches!(d.mechanism, Mechanism::DropValue { .. }))
+                // Taking a key out of a map is ordinary cleanup, unless the
+                // key is what this function asks the cluster to delete.
+                .filter(|d| proposal.is_some() || !d.own_subject)
                 .map(|d| d.report(proposal.clone())),
         );
     }
@@ -180,6 +118,9 @@ struct Deferral {
     /// The delete call, when we can see it (not for a `Drop` in another file).
     delete_span: Option<Span>,
     in_async: bool,
+    /// The delete is a removal of the function's subject from a map (see
+    /// [`super::own_subject`]): only a bug where the function proposes.
+    own_subject: bool,
 }
 
 /// A call to the consensus layer in the same function: (call name, span).
@@ -210,7 +151,7 @@ impl Deferral {
             None => message.push_str(", including the paths that should not delete"),
         }
         let help = self.help(proposal.is_some());
-        let mut finding = Finding::new(&INFO, self.span, message, help);
+        let mut finding = Finding::new(&super::INFO, self.span, message, help);
         if let Some(span) = self.delete_span {
             finding = finding.with_label(span, "deleted here on every exit from the scope");
         }
@@ -316,6 +257,11 @@ fn mentions_by_ident(stmts: &[Stmt]) -> HashMap<String, Vec<usize>> {
 /// included, nested items excluded) and collects its deferrals.
 struct Finder<'c, 'a> {
     cx: &'c Context<'a>,
+    /// The file's imports from other crates, when the workspace has deleting
+    /// types in other members (see [`crate::facts`]).
+    imports: &'c [Import],
+    /// The function's parameters: what its proposal is about.
+    subjects: HashSet<String>,
     /// Whether each enclosing scope is async (the function, async blocks, closures).
     async_scopes: Vec<bool>,
     found: Vec<Deferral>,
@@ -385,8 +331,8 @@ impl<'c, 'a> Finder<'c, 'a> {
         // name are not how guards are held.
         let (binding, annotated) = binding(&local.pat)?;
         let expr = peel(&init.expr);
-        let deferral = if let Some((strategy, handler)) = scope_guard_call(expr) {
-            let sites = delete_sites(self.cx, handler);
+        let deferral = if let Some((strategy, value, handler)) = scope_guard_call(expr) {
+            let sites = delete_sites(self.cx, &self.subjects, value, handler);
             let deletes = self.delete_left_armed(&sites, rest)?;
             Deferral {
                 span: expr.span(),
@@ -397,6 +343,7 @@ impl<'c, 'a> Finder<'c, 'a> {
                 delete_name: deletes.name.clone(),
                 delete_span: Some(deletes.span),
                 in_async: self.in_async(),
+                own_subject: deletes.own_subject,
             }
         } else {
             let (type_name, drop) = self.deleting_drop_type(expr, annotated)?;
@@ -410,6 +357,7 @@ impl<'c, 'a> Finder<'c, 'a> {
                 delete_name: drop.delete_call.clone(),
                 delete_span: None,
                 in_async: self.in_async(),
+                own_subject: false,
             }
         };
         let later = LaterUse::scan(self.cx, rest, Some(binding), &[]);
@@ -427,7 +375,9 @@ impl<'c, 'a> Finder<'c, 'a> {
         let Some(MacroBody::Stmts(stmts)) = self.cx.bodies.get(mac) else {
             return None;
         };
-        let sites = SiteFinder::collect(self.cx, |f| stmts.iter().for_each(|s| f.visit_stmt(s)));
+        let sites = SiteFinder::collect(self.cx, &self.subjects, |f| {
+            stmts.iter().for_each(|s| f.visit_stmt(s))
+        });
         let deletes = self.delete_left_armed(&sites, rest)?;
         Some(Deferral {
             span: mac.span(),
@@ -436,6 +386,7 @@ impl<'c, 'a> Finder<'c, 'a> {
             delete_name: deletes.name.clone(),
             delete_span: Some(deletes.span),
             in_async: self.in_async(),
+            own_subject: deletes.own_subject,
         })
     }
 
@@ -459,7 +410,8 @@ impl<'c, 'a> Finder<'c, 'a> {
                 return None;
             }
         }
-        sites.first()
+        // A delete proper says more than a map removal.
+        sites.iter().find(|s| !s.own_subject).or(sites.first())
     }
 
     /// The type of a local whose `Drop` deletes, by constructor, struct
@@ -469,14 +421,36 @@ impl<'c, 'a> Finder<'c, 'a> {
         expr: &Expr,
         annotated: Option<&Type>,
     ) -> Option<(String, &'c DeletingDrop)> {
-        let named_type = annotated
+        let (named_type, qualifier) = annotated
             .and_then(|ty| match ty {
-                Type::Path(p) => last_segment(&p.path),
+                Type::Path(p) => {
+                    let n = p.path.segments.len();
+                    let qualifier = (n > 1).then(|| p.path.segments[0].ident.to_string());
+                    Some((last_segment(&p.path)?, qualifier))
+                }
                 _ => None,
             })
             .or_else(|| constructed_type(expr))?;
-        let drop = self.cx.facts.deleting_drop(&named_type)?;
-        Some((named_type, drop))
+        if let Some(drop) = self.cx.facts.deleting_drop(&named_type) {
+            return Some((named_type, drop));
+        }
+        // A type of another member of the workspace, named through its crate.
+        if !self.cx.facts.has_foreign() {
+            return None;
+        }
+        if let Some(krate) = qualifier {
+            let drop = self.cx.facts.foreign_deleting_drop(&named_type, &krate)?;
+            return Some((named_type, drop));
+        }
+        self.imports.iter().find_map(|import| {
+            let name = match import.name.as_str() {
+                "*" => &named_type,
+                _ if import.local == named_type => &import.name,
+                _ => return None,
+            };
+            let drop = self.cx.facts.foreign_deleting_drop(name, &import.krate)?;
+            Some((name.clone(), drop))
+        })
     }
 }
 
@@ -493,8 +467,8 @@ fn binding(pat: &Pat) -> Option<(&Ident, Option<&Type>)> {
 }
 
 /// `guard(value, handler)` or `guard_on_success(value, handler)`: the
-/// strategy and the handler. `guard_on_unwind` only runs while panicking.
-fn scope_guard_call(expr: &Expr) -> Option<(Strategy, &Expr)> {
+/// strategy, the value and the handler. `guard_on_unwind` only runs while panicking.
+fn scope_guard_call(expr: &Expr) -> Option<(Strategy, &Expr, &Expr)> {
     let Expr::Call(call) = expr else { return None };
     let Expr::Path(func) = &*call.func else {
         return None;
@@ -505,16 +479,20 @@ fn scope_guard_call(expr: &Expr) -> Option<(Strategy, &Expr)> {
         _ => return None,
     };
     match call.args.len() {
-        2 => Some((strategy, &call.args[1])),
+        2 => Some((strategy, &call.args[0], &call.args[1])),
         _ => None,
     }
 }
 
 /// The type a constructor expression builds: `Type::new(..)`,
 /// `path::Type::open(..)`, `Type { .. }`, `Type(..)`. Not `Self`, whose
-/// constructors live in the type's own impl.
-fn constructed_type(expr: &Expr) -> Option<String> {
-    let name = match expr {
+/// constructors live in the type's own impl. With the type's name, the first
+/// segment of a longer path (`guards` in `guards::Guard::new(..)`).
+fn constructed_type(expr: &Expr) -> Option<(String, Option<String>)> {
+    let qualifier = |path: &syn::Path, type_at: usize| {
+        (type_at > 0).then(|| path.segments[0].ident.to_string())
+    };
+    let (name, qualifier) = match expr {
         Expr::Call(call) => {
             let Expr::Path(func) = &*call.func else {
                 return None;
@@ -525,16 +503,24 @@ fn constructed_type(expr: &Expr) -> Option<String> {
                 1 => {
                     let name = segments[0].ident.to_string();
                     // A tuple-struct constructor, not a function call.
-                    name.starts_with(|c: char| c.is_ascii_uppercase())
-                        .then_some(name)?
+                    let name = name
+                        .starts_with(|c: char| c.is_ascii_uppercase())
+                        .then_some(name)?;
+                    (name, None)
                 }
-                n => segments[n - 2].ident.to_string(),
+                n => (
+                    segments[n - 2].ident.to_string(),
+                    qualifier(&func.path, n - 2),
+                ),
             }
         }
-        Expr::Struct(s) => last_segment(&s.path)?,
+        Expr::Struct(s) => (
+            last_segment(&s.path)?,
+            qualifier(&s.path, s.path.segments.len().saturating_sub(1)),
+        ),
         _ => return None,
     };
-    (name != "Self").then_some(name)
+    (name != "Self").then_some((name, qualifier))
 }
 
 /// A delete-like call inside deferred code, with the conditions it runs under.
@@ -545,6 +531,8 @@ struct DeleteSite<'a> {
     conditions: Vec<&'a Expr>,
     /// Local names those conditions read: a flag the function may clear later.
     flags: Vec<String>,
+    /// `registry.remove(&id)` of a parameter `id`, not a delete-like call.
+    own_subject: bool,
 }
 
 impl DeleteSite<'_> {
@@ -559,11 +547,23 @@ impl DeleteSite<'_> {
 
 /// The delete sites of a guard's handler: a closure body or a function path
 /// (`guard(c, Consumer::delete)`).
-fn delete_sites<'a>(cx: &Context<'a>, handler: &'a Expr) -> Vec<DeleteSite<'a>> {
+fn delete_sites<'a>(
+    cx: &Context<'a>,
+    subjects: &HashSet<String>,
+    value: &Expr,
+    handler: &'a Expr,
+) -> Vec<DeleteSite<'a>> {
     match handler {
         Expr::Closure(closure) => {
             let params: HashSet<String> = closure.inputs.iter().flat_map(pat_names).collect();
-            let mut sites = SiteFinder::collect(cx, |f| f.visit_expr(&closure.body));
+            // A subject handed to the guard (`guard(id.clone(), |id| ..)`)
+            // is one inside the closure too.
+            let value_is_subject = local_names(value).iter().any(|n| subjects.contains(n));
+            let mut subjects = subjects.clone();
+            if value_is_subject {
+                subjects.extend(params.iter().cloned());
+            }
+            let mut sites = SiteFinder::collect(cx, &subjects, |f| f.visit_expr(&closure.body));
             for site in &mut sites {
                 site.flags.retain(|f| !params.contains(f));
             }
@@ -575,11 +575,24 @@ fn delete_sites<'a>(cx: &Context<'a>, handler: &'a Expr) -> Vec<DeleteSite<'a>> 
                 span: handler.span(),
                 conditions: Vec::new(),
                 flags: Vec::new(),
+                own_subject: false,
             }],
             _ => Vec::new(),
         },
         _ => Vec::new(),
     }
+}
+
+/// The names a function's parameters bind (not `self`).
+fn parameter_names(sig: &syn::Signature) -> HashSet<String> {
+    sig.inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(t) => Some(pat_names(&t.pat)),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .flatten()
+        .collect()
 }
 
 fn pat_names(pat: &Pat) -> Vec<String> {
@@ -598,14 +611,20 @@ fn pat_names(pat: &Pat) -> Vec<String> {
 /// Finds delete-like calls in deferred code and the conditions around them.
 struct SiteFinder<'c, 'a> {
     cx: &'c Context<'a>,
+    subjects: &'c HashSet<String>,
     conditions: Vec<&'a Expr>,
     sites: Vec<DeleteSite<'a>>,
 }
 
 impl<'c, 'a> SiteFinder<'c, 'a> {
-    fn collect(cx: &'c Context<'a>, walk: impl FnOnce(&mut Self)) -> Vec<DeleteSite<'a>> {
+    fn collect(
+        cx: &'c Context<'a>,
+        subjects: &'c HashSet<String>,
+        walk: impl FnOnce(&mut Self),
+    ) -> Vec<DeleteSite<'a>> {
         let mut finder = SiteFinder {
             cx,
+            subjects,
             conditions: Vec::new(),
             sites: Vec::new(),
         };
@@ -622,7 +641,11 @@ impl<'c, 'a> SiteFinder<'c, 'a> {
 
 impl<'a> Visit<'a> for SiteFinder<'_, 'a> {
     fn visit_expr(&mut self, e: &'a Expr) {
-        if let Some(name) = callee_name(e).filter(|n| self.cx.vocabulary.is_delete(n)) {
+        let delete = callee_name(e)
+            .filter(|n| self.cx.vocabulary.is_delete(n))
+            .map(|n| (n, false))
+            .or_else(|| removal_of_subject(e, self.subjects).map(|n| (n, true)));
+        if let Some((name, own_subject)) = delete {
             let flags = self
                 .conditions
                 .iter()
@@ -633,6 +656,7 @@ impl<'a> Visit<'a> for SiteFinder<'_, 'a> {
                 span: e.span(),
                 conditions: self.conditions.clone(),
                 flags,
+                own_subject,
             });
         }
         visit::visit_expr(self, e);
