@@ -90,7 +90,11 @@ fn the_real_bug_shapes_are_found_before_the_fix_and_not_after() {
         for path in buggy {
             let id = path.file_stem().unwrap().to_str().unwrap().to_string();
             assert!(
-                root().join("cases").join(&rule).join(format!("{id}.toml")).is_file(),
+                root()
+                    .join("cases")
+                    .join(&rule)
+                    .join(format!("{id}.toml"))
+                    .is_file(),
                 "{}: no case {rule}/{id}.toml beside it",
                 path.display()
             );
@@ -100,7 +104,9 @@ fn the_real_bug_shapes_are_found_before_the_fix_and_not_after() {
             let got = reported(&path, &rule);
             let after = reported(&fixed, &rule);
             if !after.is_empty() {
-                failures.push(format!("{rule}/{id}: the fixed shape is reported at {after:?}"));
+                failures.push(format!(
+                    "{rule}/{id}: the fixed shape is reported at {after:?}"
+                ));
             }
             match (misses.contains_key(&id), got == want) {
                 (false, false) => failures.push(format!(
