@@ -104,47 +104,4 @@ for e in errors:
     print("could not lint", e["path"] + ":", e["kind"] + ":", e["message"], file=sys.stderr)
 PY
 
-python3 - "$findings" "$triage" "$("$lint" --list-rules | cut -d' ' -f1)" <<'PY'
-import collections, sys
-findings_path, triage_path, rules = sys.argv[1:4]
-findings = [tuple(l.rstrip("\n").split("\t")) for l in open(findings_path) if l.strip()]
-triage = {}
-try:
-    lines = open(triage_path).readlines()
-except FileNotFoundError:
-    lines = []
-for line in lines:
-    if line.startswith("#") or not line.strip():
-        continue
-    name, commit, path, line_no, rule, verdict, why = line.rstrip("\n").split("\t")
-    triage[(name, commit, path, line_no, rule)] = (verdict, why)
-
-print(f"{len(findings)} findings")
-for f in findings:
-    verdict, why = triage.get(f, ("UNTRIAGED", ""))
-    print(f"  {verdict:9} {f[4]:26} {f[0]} {f[2]}:{f[3]}  {why}")
-per_rule = collections.defaultdict(collections.Counter)
-for f in findings:
-    per_rule[f[4]][triage.get(f, ("UNTRIAGED",))[0]] += 1
-print("\nper rule, this run (true / false / untriaged):")
-for rule in rules.split():
-    counts = per_rule[rule]
-    shown = counts["true"] + counts["false"]
-    precision = f"{counts['true'] / shown:.0%}" if shown else "n/a"
-    print(f"  {rule:26} {counts['true']:3} / {counts['false']:3} / {counts['UNTRIAGED']:3}  precision {precision}")
-true_now = [f for f in findings if triage.get(f, ("",))[0] == "true"]
-print(f"\ntrue findings this run: {len(true_now)}")
-for f in true_now:
-    print(f"  {f[4]:26} {f[0]} {f[1][:12]} {f[2]}:{f[3]}  {triage[f][1]}")
-stale = sorted(set(triage) - set(findings))
-true_total = sum(1 for v in triage.values() if v[0] == "true")
-false_total = sum(1 for v in triage.values() if v[0] == "false")
-print(f"\ntriage file: {len(triage)} entries ({true_total} true, {false_total} false); "
-      f"{len(stale)} no longer reported (false positives since fixed, or true ones lost)")
-for s in stale:
-    print(f"  no longer reported: {triage[s][0]:5} {s[4]} {s[0]} {s[2]}:{s[3]}: {triage[s][1]}")
-untriaged = [f for f in findings if f not in triage]
-if untriaged:
-    print(f"\n{len(untriaged)} findings are not triaged yet: add them to {triage_path}")
-    sys.exit(1)
-PY
+python3 "$repo/scripts/triage.py" "$findings" "$triage" "$("$lint" --list-rules | cut -d' ' -f1)"
