@@ -47,11 +47,13 @@ impl GatedArgs {
                         .map(|i| i.to_string())
                         .unwrap_or_default();
                     if !syntax_rules().any(|r| r.info.id == id) {
-                        return Err(inner.error(format!(
-                            "unknown rule `{}`; known rules: {}",
-                            path_text(&inner.path),
-                            rule_ids()
-                        )));
+                        let name = path_text(&inner.path);
+                        return Err(inner.error(match crate::rules::suggestion(&name) {
+                            Some(meant) if syntax_rules().any(|r| r.info.id == meant) => {
+                                format!("unknown rule `{name}`; did you mean `{meant}`?")
+                            }
+                            _ => format!("unknown rule `{name}`; known rules: {}", rule_ids()),
+                        }));
                     }
                     rules.push(id);
                     Ok(())

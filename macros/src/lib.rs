@@ -27,7 +27,7 @@ use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 
 use lifecycle_lint::gated::GatedArgs;
-use lifecycle_lint::{check_function, CrateFacts, Options, Vocabulary};
+use lifecycle_lint::{check_function, CrateFacts, Level, Options, Vocabulary};
 
 /// Fails the build if the annotated function breaks the quorum-gated delete
 /// contract; see the crate documentation.
@@ -62,7 +62,12 @@ fn check(args: TokenStream2, input: TokenStream2) -> syn::Result<()> {
     let facts = CrateFacts::default();
     let findings = check_function(&function, &Options::new(&vocabulary, &facts));
     let mut errors: Option<syn::Error> = None;
-    for finding in findings.into_iter().filter(|f| !args.allows(f.rule.id)) {
+    // The macro has no configuration to opt in with: it checks the rules
+    // that are on by default, as the CLI does without configuration.
+    let reported = findings
+        .into_iter()
+        .filter(|f| f.rule.default_level != Level::Allow && !args.allows(f.rule.id));
+    for finding in reported {
         let id = finding.rule.id;
         let mut error = syn::Error::new(
             finding.span,

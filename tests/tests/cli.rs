@@ -270,7 +270,7 @@ fn explain_prints_each_rules_documentation() {
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
-            .contains("unknown rule `no_such_rule`; known rules: deferred_delete"),
+            .contains("unknown rule or group `no_such_rule`; known rules: deferred_delete"),
         "{}",
         run.stderr
     );

@@ -161,8 +161,75 @@ fn command_line_levels_override_the_configuration_and_the_last_flag_wins() {
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains(
-            "unknown rule `timer_leaks` in `-W timer_leaks`; known rules: deferred_delete"
+            "unknown rule or group `timer_leaks` in `-W timer_leaks`; did you mean `timer_leak`?"
         ),
+        "{}",
+        run.stderr
+    );
+    let run = project.lint(&["-W", "frobnicate"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(
+            "unknown rule or group `frobnicate` in `-W frobnicate`; known rules: deferred_delete"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_group_sets_every_rule_in_it_and_a_rule_named_alone_wins_in_the_file() {
+    let project = workspace("");
+    let run = project.lint(&["--format", "short", "-A", "lifecycle"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        findings(&run),
+        [],
+        "-A lifecycle turns every lifecycle rule off"
+    );
+    let run = project.lint(&["--format", "short", "-A", "all", "-W", "deferred_delete"]);
+    assert_eq!(
+        run.code, 0,
+        "deferred_delete is a warning now: {}",
+        run.stdout
+    );
+    assert_eq!(
+        findings(&run),
+        [at("app/src/reaper.rs", 2, "deferred_delete")]
+    );
+
+    // In the file, a rule's own entry wins over its group, whatever the order.
+    let project = workspace(
+        "[workspace.metadata.lifecycle-lint.rules]\nsilent_early_return = \"deny\"\nlifecycle = \"allow\"\n",
+    );
+    let run = project.lint(&["--format", "short"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        findings(&run),
+        [at("app/src/expire.rs", 3, "silent_early_return")]
+    );
+    let printed = project.lint(&["--print-config"]);
+    assert!(
+        printed.stdout.contains("silent_early_return = \"deny\""),
+        "{}",
+        printed.stdout
+    );
+    assert!(
+        printed.stdout.contains("deferred_delete = \"allow\""),
+        "{}",
+        printed.stdout
+    );
+
+    let project = workspace("[workspace.metadata.lifecycle-lint.rules]\nlifecyle = \"allow\"\n");
+    let run = project.lint(&[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unknown rule or group `lifecyle`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `lifecycle`?"),
         "{}",
         run.stderr
     );

@@ -398,13 +398,30 @@ impl Document<'_> {
         name: &str,
         config: &mut Config,
     ) -> Result<(), ConfigError> {
-        for (key, value) in self.table(value, "rules")? {
+        // A group sets its rules first, so that a rule named on its own
+        // wins over its group whatever the order in the file.
+        let mut entries: Vec<_> = self.table(value, "rules")?.iter().collect();
+        entries.sort_by_key(|(key, _)| {
+            !matches!(
+                crate::rules::select(key.get_ref().as_ref()),
+                Some(crate::rules::Selection::Group(_) | crate::rules::Selection::All)
+            )
+        });
+        for (key, value) in entries {
             let id = key.get_ref().as_ref();
-            let Some(rule) = crate::rules::rule(id) else {
+            let Some(selection) = crate::rules::select(id) else {
+                let help = match crate::rules::suggestion(id) {
+                    Some(meant) => format!("did you mean `{meant}`?"),
+                    None => format!(
+                        "known rules: {}; groups: {}, all",
+                        super::rule_ids(),
+                        super::group_names()
+                    ),
+                };
                 return Err(self.error(
                     key.span(),
-                    format!("unknown rule `{id}` in {}", section(name, "rules")),
-                    Some(format!("known rules: {}", super::rule_ids())),
+                    format!("unknown rule or group `{id}` in {}", section(name, "rules")),
+                    Some(help),
                 ));
             };
             let level = value
@@ -421,7 +438,9 @@ impl Document<'_> {
                         None,
                     )
                 })?;
-            config.set_level(rule.info, level, self.origin(&key.span()));
+            for rule in selection.rules() {
+                config.set_level(rule.info, level, self.origin(&key.span()));
+            }
         }
         Ok(())
     }

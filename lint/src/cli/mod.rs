@@ -56,16 +56,16 @@ struct Args {
     #[arg(long)]
     print_config: bool,
 
-    /// Turn a rule off. Repeatable; with -W and -D, the last flag for a rule wins
-    #[arg(short = 'A', long = "allow", value_name = "RULE")]
+    /// Turn a rule or group (lifecycle, nursery, meta, all) off. Repeatable; with -W and -D, the last flag for a rule wins
+    #[arg(short = 'A', long = "allow", value_name = "RULE|GROUP")]
     allow: Vec<String>,
 
-    /// Report a rule as a warning. Repeatable
-    #[arg(short = 'W', long = "warn", value_name = "RULE")]
+    /// Report a rule or group as a warning (`-W nursery` opts in to the nursery). Repeatable
+    #[arg(short = 'W', long = "warn", value_name = "RULE|GROUP")]
     warn: Vec<String>,
 
-    /// Report a rule as an error (exit status 1). Repeatable; `-D warnings` is --deny-warnings
-    #[arg(short = 'D', long = "deny", value_name = "RULE")]
+    /// Report a rule or group as an error (exit status 1). Repeatable; `-D warnings` is --deny-warnings
+    #[arg(short = 'D', long = "deny", value_name = "RULE|GROUP")]
     deny: Vec<String>,
 
     /// Report only the findings not recorded in this baseline file
@@ -84,11 +84,11 @@ struct Args {
     #[arg(long)]
     deny_warnings: bool,
 
-    /// Print a rule's documentation and exit
-    #[arg(long, value_name = "RULE")]
+    /// Print a rule's documentation (or a group's rules) and exit
+    #[arg(long, value_name = "RULE|GROUP")]
     explain: Option<String>,
 
-    /// List the rules with their default levels and exit
+    /// List the rules with their groups and default levels, and the groups, and exit
     #[arg(long)]
     list_rules: bool,
 
@@ -237,13 +237,11 @@ fn level_overrides(args: &Args) -> Result<(config::Overrides, bool), Failure> {
             deny_warnings = true;
             continue;
         }
-        let rule = crate::rules::rule(id).ok_or_else(|| {
-            format!(
-                "unknown rule `{id}` in `{flag}`; known rules: {}",
-                rule_ids()
-            )
-        })?;
-        overrides.0.push((rule.info, *level, flag));
+        let selection =
+            crate::rules::select(id).ok_or_else(|| unknown_name(id, &format!(" in `{flag}`")))?;
+        for rule in selection.rules() {
+            overrides.0.push((rule.info, *level, flag.clone()));
+        }
     }
     Ok((overrides, deny_warnings))
 }
@@ -254,9 +252,11 @@ fn execute(args: &Args) -> Result<u8, Failure> {
         return Ok(0);
     }
     if let Some(id) = &args.explain {
-        let rule = crate::rules::rule(id)
-            .ok_or_else(|| format!("unknown rule `{id}`; known rules: {}", rule_ids()))?;
-        print!("{}", rule.info.explanation());
+        match crate::rules::select(id).ok_or_else(|| unknown_name(id, ""))? {
+            crate::rules::Selection::Rule(rule) => print!("{}", rule.info.explanation()),
+            crate::rules::Selection::Group(group) => print!("{}", render::group_explanation(group)),
+            crate::rules::Selection::All => print!("{}", render::rule_list()),
+        }
         return Ok(0);
     }
 
@@ -454,6 +454,25 @@ fn describe_configs(
 /// Renders an analysis in `format`, exactly as the command prints it.
 pub fn render(format: Format, analysis: &Analysis, color: bool) -> String {
     render::render(format, analysis, color)
+}
+
+/// "unknown rule `x`{place}", with the name that was probably meant, else
+/// the list of names.
+fn unknown_name(name: &str, place: &str) -> String {
+    match crate::rules::suggestion(name) {
+        Some(meant) => format!("unknown rule or group `{name}`{place}; did you mean `{meant}`?"),
+        None => format!(
+            "unknown rule or group `{name}`{place}; known rules: {}; groups: {}, all",
+            rule_ids(),
+            group_names()
+        ),
+    }
+}
+
+fn group_names() -> String {
+    crate::rules::Group::ALL
+        .map(crate::rules::Group::name)
+        .join(", ")
 }
 
 fn rule_ids() -> String {

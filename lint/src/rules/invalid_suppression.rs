@@ -48,7 +48,7 @@ declare_rule! {
     /// // lifecycle-lint: allow(timer_leak) -- the first tick is awaited on purpose
     /// let tick = tokio::time::interval(period);
     /// ```
-    INFO = "invalid_suppression", Deny, "a suppression comment without a reason, with an unknown rule, or malformed", reads = Comments
+    INFO = "invalid_suppression", Deny, "a suppression comment without a reason, with an unknown rule, or malformed", reads = Comments, group = Meta
 }
 
 /// Nothing: this rule reads comments, which syn does not keep.

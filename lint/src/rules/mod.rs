@@ -11,17 +11,24 @@ use crate::finding::{Finding, Level};
 use crate::prefilter::Needs;
 
 /// Declares a rule's metadata; the doc comment becomes its `--explain` text.
-/// A rule reads syntax unless declared with `reads = Comments`.
+/// A rule reads syntax unless declared with `reads = Comments` or `Files`,
+/// and belongs to the `lifecycle` group unless declared with `group = ..`.
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
         $name:ident = $id:literal, $level:ident, $summary:literal $(,)?
     ) => {
-        declare_rule! { $(#[doc = $doc])* $name = $id, $level, $summary, reads = Syntax }
+        declare_rule! { $(#[doc = $doc])* $name = $id, $level, $summary, reads = Syntax, group = Lifecycle }
     };
     (
         $(#[doc = $doc:literal])*
         $name:ident = $id:literal, $level:ident, $summary:literal, reads = $reads:ident $(,)?
+    ) => {
+        declare_rule! { $(#[doc = $doc])* $name = $id, $level, $summary, reads = $reads, group = Lifecycle }
+    };
+    (
+        $(#[doc = $doc:literal])*
+        $name:ident = $id:literal, $level:ident, $summary:literal, reads = $reads:ident, group = $group:ident $(,)?
     ) => {
         $(#[doc = $doc])*
         pub static $name: $crate::rules::RuleInfo = $crate::rules::RuleInfo {
@@ -29,18 +36,22 @@ macro_rules! declare_rule {
             default_level: $crate::finding::Level::$level,
             summary: $summary,
             reads: $crate::rules::Reads::$reads,
+            group: $crate::rules::Group::$group,
             doc: concat!($($doc, "\n"),*),
         };
     };
 }
 
 pub mod deferred_delete;
+mod groups;
 pub mod invalid_suppression;
 pub mod pointer_value_comparison;
 pub mod silent_early_return;
 pub mod timer_leak;
 pub mod unparsable_file;
 pub mod unused_suppression;
+
+pub use groups::{select, suggestion, Group, Selection};
 
 /// What a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +76,8 @@ pub struct RuleInfo {
     /// One line for `--list-rules`.
     pub summary: &'static str,
     pub reads: Reads,
+    /// The group that `-W GROUP` and `[rules] GROUP = ..` set with it.
+    pub group: Group,
     /// The doc comment as written (each line keeps rustdoc's leading space).
     doc: &'static str,
 }

@@ -51,7 +51,7 @@ declare_rule! {
     /// meant to be Rust. Make it fail CI with
     /// `[rules] unparsable_file = "deny"` (or `-D unparsable_file`), or turn
     /// it off with `"allow"`.
-    INFO = "unparsable_file", Warn, "a Rust file the parser cannot read, so nothing in it is checked", reads = Files
+    INFO = "unparsable_file", Warn, "a Rust file the parser cannot read, so nothing in it is checked", reads = Files, group = Meta
 }
 
 /// Reported by the CLI from the parse result, never by the engine.

@@ -35,7 +35,7 @@ declare_rule! {
     ///
     /// Delete the comment, or drop the rule that no longer reports from its
     /// `allow(..)` list.
-    INFO = "unused_suppression", Warn, "a suppression comment that suppresses nothing", reads = Comments
+    INFO = "unused_suppression", Warn, "a suppression comment that suppresses nothing", reads = Comments, group = Meta
 }
 
 /// Nothing: this rule reads comments, which syn does not keep.

@@ -11,6 +11,7 @@ mod short;
 use std::time::Duration;
 
 use super::{Analysis, Format};
+use crate::rules::Group;
 use crate::{Level, RULES};
 
 pub fn render(format: Format, analysis: &Analysis, color: bool) -> String {
@@ -53,11 +54,36 @@ pub fn rule_list() -> String {
     let mut out = String::new();
     for rule in RULES {
         out.push_str(&format!(
-            "{:width$}  {:5}  {}\n",
+            "{:width$}  {:9}  {:5}  {}\n",
+            rule.info.id,
+            rule.info.group.name(),
+            rule.info.default_level.as_str(),
+            rule.info.summary
+        ));
+    }
+    out.push_str("\ngroups (-A/-W/-D GROUP, or GROUP = \"LEVEL\" under [rules]):\n");
+    for group in Group::ALL {
+        out.push_str(&format!("{:width$}  {}\n", group.name(), group.summary()));
+    }
+    out.push_str(&format!("{:width$}  every rule\n", "all"));
+    out
+}
+
+/// What `--explain GROUP` prints: the group and its rules.
+pub fn group_explanation(group: Group) -> String {
+    let mut out = format!("# Group `{}`\n\n{}.\n\n", group.name(), group.summary());
+    let mut any = false;
+    for rule in group.rules() {
+        any = true;
+        out.push_str(&format!(
+            "- `{}` ({} by default): {}\n",
             rule.info.id,
             rule.info.default_level.as_str(),
             rule.info.summary
         ));
+    }
+    if !any {
+        out.push_str("No rule is in this group in this version.\n");
     }
     out
 }

@@ -24,7 +24,11 @@ pub fn render(analysis: &Analysis) -> String {
                 "shortDescription": {"text": r.info.summary},
                 "fullDescription": {"text": r.info.summary},
                 "help": {"text": explanation, "markdown": explanation},
-                "defaultConfiguration": {"level": sarif_level(r.info.default_level)},
+                "defaultConfiguration": {
+                    "level": sarif_level(r.info.default_level),
+                    "enabled": r.info.default_level != Level::Allow,
+                },
+                "properties": {"tags": [r.info.group.name()]},
             })
         })
         .collect();
