@@ -237,10 +237,11 @@ fn symbolic_links_never_lead_out_of_the_linted_tree() {
     assert!(run.stdout.contains("deferred_delete"), "{}", run.stdout);
 }
 
-/// Linting writes nothing: no cache, no baseline, no report files (until one
-/// is configured).
+/// Linting writes nothing but its cache under `target/lifecycle-lint/`: no
+/// baseline, no report files (until one is asked for), and with
+/// `--no-cache` nothing at all. Run the default way, as users do.
 #[test]
-fn linting_writes_nothing_into_the_tree() {
+fn linting_writes_nothing_into_the_tree_but_its_cache_under_target() {
     let dir = tempfile::tempdir().unwrap();
     write(
         &dir.path().join("Cargo.toml"),
@@ -264,5 +265,33 @@ fn linting_writes_nothing_into_the_tree() {
     for format in ["human", "json", "sarif", "github"] {
         lint(dir.path(), &["--format", format]);
     }
-    assert_eq!(listing(dir.path()), before);
+    assert_eq!(listing(dir.path()), before, "--no-cache writes nothing");
+
+    let cache_dir = dir.path().join("target/lifecycle-lint");
+    for format in ["human", "json", "sarif", "github", "short"] {
+        let run = support::run_in(dir.path(), &["--format", format], &[]);
+        assert_eq!(run.code, 1, "the guard is a deny finding: {}", run.stderr);
+    }
+    let written: Vec<_> = listing(dir.path())
+        .into_iter()
+        .filter(|path| !before.contains(path))
+        .collect();
+    let outside: Vec<_> = written
+        .iter()
+        .filter(|path| !path.starts_with(&cache_dir) && !cache_dir.starts_with(path))
+        .collect();
+    assert_eq!(outside, Vec::<&std::path::PathBuf>::new(), "only the cache is written");
+    let cache_files: Vec<_> = written
+        .iter()
+        .filter(|path| path.is_file() && path.starts_with(&cache_dir))
+        .collect();
+    assert_eq!(
+        cache_files.len(),
+        1,
+        "one cache file for one setting, so the default run did use the cache: {written:?}"
+    );
+    assert!(cache_files[0]
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("cache-") && n.ends_with(".json")));
 }

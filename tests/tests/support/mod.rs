@@ -34,10 +34,13 @@ pub fn lint(dir: &Path, args: &[&str]) -> Run {
     run_in(dir, &args, &[])
 }
 
-/// Runs `cargo-lifecycle-lint ARGS` in `dir` with extra environment variables.
+/// Runs `cargo-lifecycle-lint ARGS` in `dir` with extra environment
+/// variables. A `CARGO_TARGET_DIR` of the test run itself is not passed on:
+/// where the cache goes must not depend on how the suite was started.
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_lifecycle-lint-under-test"))
         .args(args)
+        .env_remove("CARGO_TARGET_DIR")
         .envs(env.iter().copied())
         .current_dir(dir)
         .env_remove("NO_COLOR")
