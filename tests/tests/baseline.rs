@@ -57,6 +57,11 @@ fn entries_survive_inserted_lines_and_only_new_findings_are_reported() {
     let run = project.lint(&["--baseline", "baseline.json", "--format", "short"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("(2 in the baseline)"),
+        "both moved findings were found and matched: {}",
+        run.stderr
+    );
 
     let new_bug = DEFERRED_DELETE.replace("delete_not_active", "delete_expired");
     project.write("src/expired.rs", &new_bug);
@@ -115,6 +120,11 @@ fn paths_are_relative_to_the_baseline_wherever_it_is_run_from() {
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("(2 in the baseline)"),
+        "the findings were found and matched from src/: {}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -280,7 +280,11 @@ fn linting_writes_nothing_into_the_tree_but_its_cache_under_target() {
         .iter()
         .filter(|path| !path.starts_with(&cache_dir) && !cache_dir.starts_with(path))
         .collect();
-    assert_eq!(outside, Vec::<&std::path::PathBuf>::new(), "only the cache is written");
+    assert_eq!(
+        outside,
+        Vec::<&std::path::PathBuf>::new(),
+        "only the cache is written"
+    );
     let cache_files: Vec<_> = written
         .iter()
         .filter(|path| path.is_file() && path.starts_with(&cache_dir))
