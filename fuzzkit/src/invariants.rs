@@ -44,7 +44,7 @@ pub fn lint_and_check(path: &str, bytes: &[u8]) -> Outputs {
         progress: false,
     });
     let analysis = cli::analyze_source(path, bytes, settings);
-    check_positions(&analysis);
+    check_positions(&analysis, bytes);
     let outputs = Outputs {
         human: cli::render(Format::Human, &analysis, false),
         human_color: cli::render(Format::Human, &analysis, true),
@@ -57,12 +57,12 @@ pub fn lint_and_check(path: &str, bytes: &[u8]) -> Outputs {
     outputs
 }
 
-fn check_positions(analysis: &Analysis) {
+fn check_positions(analysis: &Analysis, bytes: &[u8]) {
     assert_eq!(analysis.files_checked + analysis.problems.len(), 1);
     for problem in &analysis.problems {
         assert!(!problem.message.is_empty());
         if let Some(at) = problem.position {
-            assert!(at.line >= 1 && at.column >= 1, "{problem:?}");
+            check_inside(bytes, &at, &format!("{problem:?}"));
         }
     }
     // A file the parser cannot read is one `unparsable_file` finding at the
@@ -73,7 +73,7 @@ fn check_positions(analysis: &Analysis) {
         .partition(|r| r.rule.id == "unparsable_file");
     for report in &unparsable {
         let at = report.region.start;
-        assert!(at.line >= 1 && at.column >= 1, "{report:?}");
+        check_inside(bytes, &at, &format!("{report:?}"));
         if let Some(text) = analysis.sources.values().next() {
             check_position(text, &at, "unparsable_file");
         }
@@ -167,6 +167,32 @@ fn check_code_region(text: &str, tokens: &TokenBoundaries, region: &Region, what
 }
 
 /// The position's line and column are those of its byte offset.
+/// A position in a file that may not be UTF-8: on one of its lines, at most
+/// one past that line's end (columns count characters, never more than the
+/// line's bytes), and its offset inside the file.
+fn check_inside(bytes: &[u8], at: &Position, what: &str) {
+    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    assert!(
+        (1..=lines.len()).contains(&at.line),
+        "{what}: line {} outside the file's {} lines",
+        at.line,
+        lines.len()
+    );
+    let line_bytes = lines[at.line - 1].len();
+    assert!(
+        (1..=line_bytes + 1).contains(&at.column),
+        "{what}: column {} outside line {} ({line_bytes} bytes)",
+        at.column,
+        at.line
+    );
+    assert!(
+        at.offset <= bytes.len(),
+        "{what}: offset {} outside the file ({} bytes)",
+        at.offset,
+        bytes.len()
+    );
+}
+
 fn check_position(text: &str, at: &Position, what: &str) {
     assert!(
         at.offset <= text.len() && text.is_char_boundary(at.offset),
