@@ -7,8 +7,10 @@
 //! - `QUORUM_REAPER_ETCD_CLUSTER`: its directory, so the tests can kill and
 //!   restart members with the same script.
 //!
-//! Without a reachable cluster these tests say so and pass — except with
-//! `CI=true`, where they fail: in CI they must run.
+//! Without those variables (a plain `cargo test`) these tests say so on
+//! stderr and pass, except with `CI=true`. Once the endpoints are set, a
+//! cluster that does not answer is a failure, never a skip: whoever set
+//! them meant the tests to run.
 //!
 //! ```sh
 //! reference-impl/scripts/etcd-cluster.sh run cargo test -p quorum-reaper --features etcd --test etcd
@@ -51,13 +53,19 @@ struct Cluster {
 
 impl Cluster {
     /// Reads the environment and checks that etcd answers; `None` (with a
-    /// note on stderr) when it does not, outside CI.
+    /// note on stderr) only when no cluster was given and this is not CI.
     async fn find() -> Option<Cluster> {
         let endpoints = std::env::var("QUORUM_REAPER_ETCD_ENDPOINTS").unwrap_or_default();
         let dir = std::env::var("QUORUM_REAPER_ETCD_CLUSTER").unwrap_or_default();
-        if endpoints.is_empty() || dir.is_empty() {
+        if endpoints.is_empty() && dir.is_empty() {
             return unavailable(
                 "QUORUM_REAPER_ETCD_ENDPOINTS and QUORUM_REAPER_ETCD_CLUSTER are not set",
+            );
+        }
+        if endpoints.is_empty() || dir.is_empty() {
+            panic!(
+                "QUORUM_REAPER_ETCD_ENDPOINTS={endpoints:?} and QUORUM_REAPER_ETCD_CLUSTER={dir:?}: \
+                 the etcd tests need both (reference-impl/scripts/etcd-cluster.sh run sets them)"
             );
         }
         let cluster = Cluster {
@@ -66,7 +74,7 @@ impl Cluster {
         };
         // A member left down by an earlier test that failed midway.
         if let Err(why) = cluster.script(&["heal"]) {
-            return unavailable(&why);
+            panic!("the etcd cluster at {endpoints} cannot be healed: {why}");
         }
         let probe = EtcdMetalayer::connect(
             EtcdOptions::new(cluster.endpoints.clone(), "/quorum-reaper-probe/"),
@@ -83,7 +91,9 @@ impl Cluster {
         };
         match answer {
             Ok(()) => Some(cluster),
-            Err(why) => unavailable(&format!("etcd at {endpoints} does not answer: {why}")),
+            Err(why) => panic!(
+                "QUORUM_REAPER_ETCD_ENDPOINTS is set, so the etcd tests must run, but etcd at {endpoints} does not answer: {why}"
+            ),
         }
     }
 
@@ -110,7 +120,7 @@ impl Cluster {
     }
 }
 
-/// Skips (outside CI) or fails (in CI) for want of etcd.
+/// No cluster was given: skips (outside CI) or fails (in CI).
 fn unavailable<T>(why: &str) -> Option<T> {
     if std::env::var("CI").is_ok_and(|ci| ci == "true") {
         panic!("CI=true, so the etcd tests must run, but: {why}");

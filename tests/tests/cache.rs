@@ -48,6 +48,34 @@ fn a_warm_run_reports_exactly_what_a_cold_run_does() {
     assert!(warm.stderr.contains("3 from the cache"), "{}", warm.stderr);
 }
 
+/// The cache is keyed by the path relative to the workspace root, so runs
+/// from the root and from a subdirectory share it, and both show the same
+/// paths.
+#[test]
+fn runs_from_the_root_and_from_a_subdirectory_share_the_cache_and_the_paths() {
+    let dir = crate_from("mixed");
+    let target = dir.path().join("target");
+    let env = [("CARGO_TARGET_DIR", target.as_path())];
+    let from_root = run_in(dir.path(), &["--format", "short"], &env);
+    let from_src = run_in(&dir.path().join("src"), &["--format", "short", "."], &env);
+    assert!(
+        from_src.stderr.contains("3 from the cache"),
+        "{}",
+        from_src.stderr
+    );
+    assert_eq!(
+        from_root.stdout, from_src.stdout,
+        "paths do not depend on the current directory"
+    );
+    assert!(from_src.stdout.starts_with("src/"), "{}", from_src.stdout);
+    let again = run_in(dir.path(), &["--format", "short"], &env);
+    assert!(
+        again.stderr.contains("3 from the cache"),
+        "{}",
+        again.stderr
+    );
+}
+
 #[test]
 fn a_changed_file_is_linted_again() {
     let dir = crate_from("mixed");

@@ -68,10 +68,114 @@ fn sarif_output_is_one_run_with_rules_and_relative_locations() {
             .as_str()
             .unwrap()
             .starts_with("src/"));
+        assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
         assert!(location["region"]["startLine"].as_u64().unwrap() >= 1);
         assert!(location["region"]["startColumn"].as_u64().unwrap() >= 1);
+        assert!(result["partialFingerprints"]["lifecycleLint/v1"].is_string());
     }
-    insta::assert_snapshot!("mixed_sarif", run.stdout);
+    let mut fingerprints: Vec<_> = results
+        .iter()
+        .map(|r| {
+            r["partialFingerprints"]["lifecycleLint/v1"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    fingerprints.sort();
+    fingerprints.dedup();
+    assert_eq!(
+        fingerprints.len(),
+        results.len(),
+        "one fingerprint per result"
+    );
+    assert_eq!(runs[0]["columnKind"], "unicodeCodePoints");
+    assert_eq!(runs[0]["automationDetails"]["id"], "lifecycle-lint/");
+    let root = format!("file://{}/", fixture("mixed").display());
+    assert_eq!(
+        runs[0]["originalUriBaseIds"]["%SRCROOT%"]["uri"],
+        root.as_str()
+    );
+    assert!(rules
+        .iter()
+        .all(|r| r["fullDescription"]["text"] != r["shortDescription"]["text"]));
+    insta::assert_snapshot!("mixed_sarif", run.stdout.replace(&root, "file:///[ROOT]/"));
+}
+
+/// Fingerprints survive lines inserted above a finding (the alert keeps its
+/// identity in code scanning), as the baseline's entries do.
+#[test]
+fn sarif_fingerprints_survive_inserted_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |extra: &str| {
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::copy(
+            fixture("mixed").join("Cargo.toml"),
+            dir.path().join("Cargo.toml"),
+        )
+        .unwrap();
+        for name in ["lib.rs", "flush.rs", "reaper.rs"] {
+            let text = std::fs::read_to_string(fixture("mixed").join("src").join(name)).unwrap();
+            std::fs::write(dir.path().join("src").join(name), format!("{extra}{text}")).unwrap();
+        }
+    };
+    let prints = || {
+        let run = lint(dir.path(), &["--format", "sarif"]);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["partialFingerprints"]["lifecycleLint/v1"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                    r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                        .as_u64()
+                        .unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    copy("");
+    let before = prints();
+    copy("// a comment\n\n// and another\n");
+    let after = prints();
+    assert!(!before.is_empty());
+    assert_eq!(
+        before.iter().map(|(f, _)| f).collect::<Vec<_>>(),
+        after.iter().map(|(f, _)| f).collect::<Vec<_>>()
+    );
+    assert!(before
+        .iter()
+        .zip(&after)
+        .all(|((_, a), (_, b))| b == &(a + 3)));
+}
+
+/// Run from a subdirectory of the workspace, paths stay relative to the
+/// workspace root (as cargo prints them), so CI annotations point at files.
+#[test]
+fn paths_are_relative_to_the_workspace_root_from_any_directory() {
+    let from_root = lint(&fixture("mixed"), &["--format", "short"]);
+    let from_src = lint(&fixture("mixed").join("src"), &["--format", "short"]);
+    assert_eq!(from_root.stdout, from_src.stdout);
+    let named = lint(
+        &fixture("mixed").join("src"),
+        &["--format", "short", "reaper.rs"],
+    );
+    assert!(
+        named.stdout.starts_with("src/reaper.rs:"),
+        "{}",
+        named.stdout
+    );
+    let sarif = lint(&fixture("mixed").join("src"), &["--format", "sarif", "."]);
+    assert!(
+        !sarif.stdout.contains("\"uri\": \"file://")
+            || sarif.stdout.matches("file://").count() == 1,
+        "only the base is absolute: {}",
+        sarif.stdout
+    );
 }
 
 #[test]

@@ -88,7 +88,7 @@ fn nothing_from_the_linted_tree_is_ever_run() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
-        stdout.starts_with("src/lib.rs:3:14: error[deferred_delete]")
+        stdout.starts_with("app/src/lib.rs:3:14: error[deferred_delete]")
             && stderr.contains("3 files checked"),
         "the whole workspace was linted: {stdout}{stderr}"
     );

@@ -69,9 +69,8 @@ fn base_of(file: &Path, cwd: &Path) -> PathBuf {
         .unwrap_or_default()
 }
 
-/// `shown` (a path as displayed) relative to `base`, with `/`, if it lies below it.
-fn relative(shown: &str, base: &Path, cwd: &Path) -> Option<String> {
-    let path = absolute(cwd, Path::new(shown));
+/// `path` (absolute) relative to `base`, with `/`, if it lies below it.
+fn relative(path: &Path, base: &Path) -> Option<String> {
     let relative = path.strip_prefix(base).ok()?;
     let parts: Vec<String> = relative
         .components()
@@ -82,11 +81,13 @@ fn relative(shown: &str, base: &Path, cwd: &Path) -> Option<String> {
 
 /// Entries for the current findings, with the findings they stand for (by
 /// index); findings outside `base` get none.
-fn entries(analysis: &Analysis, base: &Path, cwd: &Path) -> Vec<(usize, Entry)> {
+fn entries(analysis: &Analysis, base: &Path) -> Vec<(usize, Entry)> {
     let mut outlines = HashMap::new();
     let mut out = Vec::new();
     for (i, report) in analysis.findings.iter().enumerate() {
-        let Some(path) = relative(&report.path, base, cwd) else {
+        // Shown paths are relative to the display base, not to `cwd`.
+        let shown = absolute(super::display_base(), Path::new(&report.path));
+        let Some(path) = relative(&shown, base) else {
             continue;
         };
         let text = analysis.sources.get(&report.path).map_or("", |t| &**t);
@@ -110,6 +111,42 @@ fn entries(analysis: &Analysis, base: &Path, cwd: &Path) -> Vec<(usize, Entry)> 
     out
 }
 
+/// A key for each report that survives line shifts and reformatting, as
+/// the baseline's: rule, shown path, enclosing item and the offending
+/// code's hash, hashed, with `:N` for the N-th identical one (in order).
+/// SARIF carries it as `partialFingerprints`, so code-scanning alerts keep
+/// their identity when lines move.
+pub fn fingerprints(
+    reports: &[&super::Report],
+    sources: &BTreeMap<String, std::sync::Arc<str>>,
+) -> Vec<String> {
+    let mut outlines = HashMap::new();
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    reports
+        .iter()
+        .map(|report| {
+            let text = sources.get(&report.path).map_or("", |t| &**t);
+            let items = outlines
+                .entry(report.path.clone())
+                .or_insert_with(|| outline(text).unwrap_or_default());
+            let item = enclosing(items, report.region.start.offset)
+                .map(|item| item.path.as_str())
+                .unwrap_or("");
+            let key = [
+                report.rule.id,
+                report.path.as_str(),
+                item,
+                &snippet_hash(text, &report.region),
+            ]
+            .join("\0");
+            let hash = fnv1a(key.bytes());
+            let n = seen.entry(hash).or_insert(0);
+            *n += 1;
+            format!("{hash:016x}:{n}")
+        })
+        .collect()
+}
+
 /// FNV-1a (64 bits) of the offending code without its whitespace, so that
 /// reformatting keeps the key; stable across platforms and releases, unlike
 /// std's hasher.
@@ -117,19 +154,24 @@ fn snippet_hash(text: &str, region: &Region) -> String {
     let code = text
         .get(region.start.offset..region.end.offset)
         .unwrap_or("");
+    let hash = fnv1a(code.bytes().filter(|b| !b.is_ascii_whitespace()));
+    format!("{hash:016x}")
+}
+
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in code.bytes().filter(|b| !b.is_ascii_whitespace()) {
+    for byte in bytes {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{hash:016x}")
+    hash
 }
 
 /// Writes the current findings to `file`; returns how many were recorded
 /// and how many lie outside the baseline's directory (not recorded).
 pub fn write(file: &Path, analysis: &Analysis, cwd: &Path) -> Result<(usize, usize), String> {
     let base = base_of(file, cwd);
-    let mut findings: Vec<Entry> = entries(analysis, &base, cwd)
+    let mut findings: Vec<Entry> = entries(analysis, &base)
         .into_iter()
         .map(|(_, e)| e)
         .collect();
@@ -200,7 +242,7 @@ pub fn apply(
         remaining.entry(entry.key()).or_default().push(entry);
     }
     let mut known = vec![false; analysis.findings.len()];
-    for (i, entry) in entries(analysis, &base, cwd) {
+    for (i, entry) in entries(analysis, &base) {
         if let Some(left) = remaining.get_mut(&entry.key()) {
             if left.pop().is_some() {
                 known[i] = true;
@@ -213,7 +255,7 @@ pub fn apply(
         .retain(|_| !flags.next().copied().unwrap_or(false));
     let linted: std::collections::HashSet<String> = linted
         .iter()
-        .filter_map(|p| relative(&p.to_string_lossy(), &base, cwd))
+        .filter_map(|p| relative(&absolute(cwd, p), &base))
         .collect();
     let mut fixed: Vec<Entry> = remaining
         .into_values()

@@ -491,18 +491,38 @@ pub fn rust_files_under(dir: &Path) -> Vec<PathBuf> {
     discover::rust_files(&[dir.to_path_buf()], &none, &mut errors)
 }
 
-/// A path as shown to the user: relative to the current directory when it
-/// lies below it, with `/` separators.
+/// The directory that shown paths are relative to: the root of the cargo
+/// workspace (or lone package) the current directory is in, else the
+/// current directory. Run from `src/rpc`, a finding still reads
+/// `src/rpc/x.rs`, as cargo and rustc print it, so that CI annotations, the
+/// cache and the baseline see one name per file.
+pub fn display_base() -> &'static Path {
+    static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        discover::workspace_root(&cwd).unwrap_or(cwd)
+    })
+}
+
+/// A path as shown to the user: relative to [`display_base`] when it lies
+/// below it (else absolute), with `/` separators.
 pub fn display_path(path: &Path) -> String {
-    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    let cwd = CWD.get_or_init(|| std::env::current_dir().ok());
-    let relative = cwd
-        .as_deref()
-        .and_then(|cwd| path.strip_prefix(cwd).ok())
-        .unwrap_or(path);
+    static CWD: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let base = display_base();
+    let absolute;
+    let path = if path.is_relative() {
+        absolute = CWD
+            .get_or_init(|| std::env::current_dir().unwrap_or_default())
+            .join(path);
+        absolute.as_path()
+    } else {
+        path
+    };
+    let path = config::absolute(Path::new("/"), path);
+    let relative = path.strip_prefix(base).unwrap_or(&path);
     let shown = relative.to_string_lossy().replace('\\', "/");
+    if shown.is_empty() {
+        return ".".to_string();
+    }
     shown
-        .strip_prefix("./")
-        .map(str::to_string)
-        .unwrap_or(shown)
 }

@@ -22,7 +22,7 @@ pub fn render(analysis: &Analysis) -> String {
                 "id": r.info.id,
                 "name": r.info.id,
                 "shortDescription": {"text": r.info.summary},
-                "fullDescription": {"text": r.info.summary},
+                "fullDescription": {"text": full_description(&explanation, r.info.summary)},
                 "help": {"text": explanation, "markdown": explanation},
                 "defaultConfiguration": {
                     "level": sarif_level(r.info.default_level),
@@ -48,15 +48,18 @@ pub fn render(analysis: &Analysis) -> String {
     all.sort_by(|(a, _), (b, _)| {
         (&a.path, a.region, a.rule.id).cmp(&(&b.path, b.region, b.rule.id))
     });
+    let reports: Vec<&Report> = all.iter().map(|(f, _)| *f).collect();
+    let fingerprints = crate::cli::baseline::fingerprints(&reports, &analysis.sources);
     let results: Vec<Value> = all
         .into_iter()
-        .map(|(f, reason)| result(f, reason))
+        .zip(fingerprints)
+        .map(|((f, reason), fingerprint)| result(f, reason, &fingerprint))
         .collect();
     let notifications: Vec<Value> = analysis
         .problems
         .iter()
         .map(|p| {
-            let mut location = json!({"artifactLocation": {"uri": uri(&p.path)}});
+            let mut location = json!({"artifactLocation": artifact(&p.path)});
             if let Some(at) = p.position {
                 location["region"] = json!({"startLine": at.line, "startColumn": at.column});
             }
@@ -76,6 +79,13 @@ pub fn render(analysis: &Analysis) -> String {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},
+            // Relative URIs are relative to the workspace root the paths are
+            // shown from (see `display_base`), whatever the current directory.
+            "originalUriBaseIds": {
+                SRCROOT: {"uri": directory_uri(crate::cli::display_base())},
+            },
+            "automationDetails": {"id": "lifecycle-lint/"},
+            "columnKind": "unicodeCodePoints",
             "invocations": [{
                 "executionSuccessful": analysis.problems.is_empty(),
                 "toolExecutionNotifications": notifications,
@@ -88,7 +98,28 @@ pub fn render(analysis: &Analysis) -> String {
     text
 }
 
-fn result(f: &Report, suppression: Option<&str>) -> Value {
+/// The `uriBaseId` of every relative location.
+const SRCROOT: &str = "%SRCROOT%";
+
+/// The first paragraph of the rule's *What it flags*, else its summary.
+fn full_description(explanation: &str, summary: &str) -> String {
+    let Some((_, after)) = explanation.split_once("## What it flags") else {
+        return summary.to_string();
+    };
+    let paragraph: Vec<&str> = after
+        .trim_start()
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    if paragraph.is_empty() {
+        summary.to_string()
+    } else {
+        paragraph.join(" ")
+    }
+}
+
+fn result(f: &Report, suppression: Option<&str>, fingerprint: &str) -> Value {
     let rule_index = RULES.iter().position(|r| r.info.id == f.rule.id);
     let related: Vec<Value> = f
         .labels
@@ -114,12 +145,35 @@ fn result(f: &Report, suppression: Option<&str>) -> Value {
         "locations": [{"physicalLocation": physical(&f.path, &f.region)}],
         "relatedLocations": related,
         "suppressions": suppressions,
+        "partialFingerprints": {"lifecycleLint/v1": fingerprint},
     })
+}
+
+/// An `artifactLocation`: relative to `%SRCROOT%`, or an absolute `file://` URI.
+fn artifact(path: &str) -> Value {
+    if path.starts_with('/') {
+        json!({"uri": uri(path)})
+    } else {
+        json!({"uri": uri(path), "uriBaseId": SRCROOT})
+    }
+}
+
+/// `file:///abs/dir/`: a directory URI ends with a slash, or relative URIs
+/// would resolve against its parent.
+fn directory_uri(dir: &std::path::Path) -> String {
+    let mut text = uri(&dir.to_string_lossy().replace('\\', "/"));
+    if !text.starts_with("file://") {
+        text.insert_str(0, "file:///");
+    }
+    if !text.ends_with('/') {
+        text.push('/');
+    }
+    text
 }
 
 fn physical(path: &str, r: &Region) -> Value {
     json!({
-        "artifactLocation": {"uri": uri(path)},
+        "artifactLocation": artifact(path),
         "region": {
             "startLine": r.start.line,
             "startColumn": r.start.column,
