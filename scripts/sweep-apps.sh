@@ -29,6 +29,7 @@ manifest=$repo/scripts/sweep-apps.tsv
 triage=$repo/scripts/sweep-apps-triage.tsv
 trees=$scratch/trees
 mkdir -p "$trees"
+scratch=$(cd "$scratch" && pwd) trees=$(cd "$trees" && pwd)
 
 # repo commit: one tree per repository, extracted once.
 while IFS=$'\t' read -r name commit _what; do
@@ -80,11 +81,14 @@ fi
 
 # One run over every tree, as over a workspace of many packages (each
 # repository's own lifecycle-lint configuration, if any, applies to it).
-findings=$scratch/findings.tsv
+# This run's own outputs: runs of several checkouts may share the trees.
+run_dir=$(mktemp -d "$scratch/run.XXXXXX")
+trap 'rm -rf "$run_dir"' EXIT
+findings=$run_dir/findings.tsv
 start=$(date +%s)
-(cd "$trees" && "$lint" . --format json --no-cache --quiet || true) > "$scratch/findings.json"
+(cd "$trees" && "$lint" . --format json --no-cache --quiet || true) > "$run_dir/findings.json"
 echo "linted in $(( $(date +%s) - start ))s" >&2
-python3 - "$scratch/findings.json" "$manifest" > "$findings" <<'PY'
+(cd "$trees" && python3 - "$run_dir/findings.json" "$manifest") > "$findings" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 commits = {}
@@ -94,8 +98,14 @@ for line in open(sys.argv[2]):
     name, commit = line.rstrip("\n").split("\t")[:2]
     commits[name.replace("/", "+", 1)] = (name, commit)
 print(doc["summary"]["files_checked"], "files linted", file=sys.stderr)
+# Paths are relative to the workspace root the linter ran in ("root"),
+# which may lie above the trees directory: make them relative to the trees.
+import os
+trees = os.getcwd()
+def under_trees(path):
+    return os.path.relpath(os.path.join(doc["root"], path), trees)
 for f in doc["findings"]:
-    tree, _, path = f["path"].removeprefix("./").partition("/")
+    tree, _, path = under_trees(f["path"]).partition("/")
     name, commit = commits.get(tree, (tree, "?"))
     print("\t".join([name, commit, path, str(f["region"]["start_line"]), f["rule"]]))
 errors = doc.get("errors", [])
@@ -104,4 +114,5 @@ for e in errors:
     print("could not lint", e["path"] + ":", e["kind"] + ":", e["message"], file=sys.stderr)
 PY
 
-python3 "$repo/scripts/triage.py" "$findings" "$triage" "$("$lint" --list-rules | cut -d' ' -f1)"
+# --list-rules prints the rules, a blank line, then the groups.
+python3 "$repo/scripts/triage.py" "$findings" "$triage" "$("$lint" --list-rules | sed '/^$/,$d' | cut -d' ' -f1)"

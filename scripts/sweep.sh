@@ -74,17 +74,20 @@ lint=$repo/target/release/cargo-lifecycle-lint
 # dependency closure), as over a workspace of many packages. Files that do
 # not parse are listed on stderr.
 findings=$scratch/findings.tsv
-(cd "$vendor" && "$lint" . --format json --quiet || true) |
+(cd "$vendor" && ("$lint" . --format json --quiet || true) |
     python3 -c '
-import json, sys
+import json, os, sys
 doc = json.load(sys.stdin)
 print(doc["summary"]["files_checked"], "files linted", file=sys.stderr)
+# Paths are relative to the workspace root the linter ran in ("root"),
+# which may lie above the vendor directory.
 for f in doc["findings"]:
-    crate_dir, _, path = f["path"].partition("/")
+    crate_dir, _, path = os.path.relpath(os.path.join(doc["root"], f["path"])).partition("/")
     name, _, version = crate_dir.rpartition("-")
     print("\t".join([name, version, path, str(f["region"]["start_line"]), f["rule"]]))
 for e in doc["errors"]:
     print("could not lint", e["path"] + ":", e["kind"] + ":", e["message"], file=sys.stderr)
-' > "$findings"
+') > "$findings"
 
-python3 "$repo/scripts/triage.py" "$findings" "$triage" "$("$lint" --list-rules | cut -d' ' -f1)"
+# --list-rules prints the rules, a blank line, then the groups.
+python3 "$repo/scripts/triage.py" "$findings" "$triage" "$("$lint" --list-rules | sed '/^$/,$d' | cut -d' ' -f1)"

@@ -18,20 +18,34 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import pathlib
 import sys
+import urllib.parse
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from extract import HERE, load_cases  # noqa: E402
 
 
-def results(sarif_path: pathlib.Path):
+def results(sarif_path: pathlib.Path, cases_dir: pathlib.Path):
+    """(rule, path relative to cases_dir, line) of every result. URIs are
+    relative to their uriBaseId (the workspace root the linter ran in, which
+    may lie above the cases directory) or absolute file:// URIs."""
     try:
         log = json.loads(sarif_path.read_text())
         for run in log["runs"]:
+            bases = {k: urllib.parse.urlparse(v["uri"]).path for k, v in run.get("originalUriBaseIds", {}).items()}
             for result in run["results"]:
                 location = result["locations"][0]["physicalLocation"]
-                yield (result["ruleId"], location["artifactLocation"]["uri"], location["region"]["startLine"])
+                artifact = location["artifactLocation"]
+                path = urllib.parse.unquote(urllib.parse.urlparse(artifact["uri"]).path)
+                if "uriBaseId" in artifact:
+                    path = os.path.join(bases[artifact["uriBaseId"]], path)
+                if os.path.isabs(path):
+                    path = os.path.relpath(path, cases_dir)
+                # else: a log from a linter that showed paths relative to
+                # where it ran, the cases directory.
+                yield (result["ruleId"], path, location["region"]["startLine"])
     except (OSError, ValueError, KeyError, IndexError) as e:
         raise SystemExit(f"{sarif_path}: not a SARIF log of lifecycle-lint ({e})")
 
@@ -40,11 +54,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sarif", type=pathlib.Path)
     parser.add_argument("--markdown", action="store_true", help="print the per-rule table as Markdown")
+    parser.add_argument("--cases", type=pathlib.Path,
+                        help="the extracted cases the log is of (default: cases/ beside the log)")
     args = parser.parse_args()
+    cases_dir = (args.cases or args.sarif.parent / "cases").resolve()
 
     cases = load_cases(HERE / "cases")
     by_file = collections.defaultdict(list)
-    for rule, uri, line in results(args.sarif):
+    for rule, uri, line in results(args.sarif, cases_dir):
         by_file[uri].append((rule, line))
 
     rows = collections.defaultdict(lambda: collections.Counter())

@@ -45,6 +45,8 @@ pub fn render(analysis: &Analysis) -> String {
     let document = json!({
         "version": SCHEMA_VERSION,
         "tool": {"name": "lifecycle-lint", "version": env!("CARGO_PKG_VERSION")},
+        // What relative `path`s are relative to: the workspace root.
+        "root": crate::cli::display_base().to_string_lossy(),
         "findings": findings,
         "errors": errors,
         "summary": {
