@@ -41,7 +41,13 @@ fn json_output_follows_the_documented_schema() {
             );
         }
     }
-    insta::assert_snapshot!("mixed_json", run.stdout);
+    let root = fixture("mixed").display().to_string();
+    assert_eq!(
+        doc["root"],
+        root.as_str(),
+        "paths are relative to the package root"
+    );
+    insta::assert_snapshot!("mixed_json", run.stdout.replace(&root, "[ROOT]"));
 }
 
 #[test]
