@@ -438,3 +438,62 @@ fn skips_hidden_ignored_target_and_excluded_paths() {
     assert!(files.iter().all(|f| *f == "src/linted.rs"), "{files:?}");
     assert!(run.stderr.contains("1 file checked"), "{}", run.stderr);
 }
+
+/// `-D warnings` prints warnings as errors (as rustc and clippy do), not
+/// only in the exit status; `--exit-zero` keeps the report and exits 0.
+#[test]
+fn deny_warnings_prints_errors_and_exit_zero_exits_zero() {
+    let plain = lint(&fixture("mixed"), &["--format", "short"]);
+    assert!(
+        plain.stdout.contains("warning[timer_leak]"),
+        "{}",
+        plain.stdout
+    );
+    let denied = lint(&fixture("mixed"), &["--format", "short", "-D", "warnings"]);
+    assert_eq!(denied.code, 1);
+    assert!(!denied.stdout.contains("warning["), "{}", denied.stdout);
+    assert!(
+        denied.stdout.contains("error[timer_leak]"),
+        "{}",
+        denied.stdout
+    );
+    assert_eq!(denied.stdout.lines().count(), plain.stdout.lines().count());
+    let zero = lint(&fixture("mixed"), &["--format", "short", "--exit-zero"]);
+    assert_eq!(zero.code, 0, "deny findings, but --exit-zero");
+    assert_eq!(zero.stdout, plain.stdout);
+    let unreadable = lint(&fixture("mixed"), &["no/such/dir", "--exit-zero"]);
+    assert_eq!(
+        unreadable.code, 2,
+        "trouble is not a finding: {}",
+        unreadable.stderr
+    );
+}
+
+/// `--statistics`: one line per rule and level, most findings first.
+#[test]
+fn statistics_count_findings_per_rule() {
+    let run = lint(
+        &fixture("mixed"),
+        &["--format", "short", "--statistics", "-q"],
+    );
+    let table: Vec<&str> = run.stdout.lines().filter(|l| !l.contains(".rs:")).collect();
+    assert_eq!(
+        table,
+        [
+            "     1  error    deferred_delete",
+            "     1  warning  silent_early_return",
+            "     1  warning  timer_leak",
+        ]
+    );
+    let json = lint(
+        &fixture("mixed"),
+        &["--format", "json", "--statistics", "-q"],
+    );
+    serde_json::from_str::<serde_json::Value>(&json.stdout)
+        .expect("stdout stays one JSON document");
+    assert!(
+        json.stderr.contains("1  error    deferred_delete"),
+        "{}",
+        json.stderr
+    );
+}

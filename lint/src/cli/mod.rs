@@ -80,9 +80,17 @@ struct Args {
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
 
-    /// Exit with status 1 on warnings too, not only on deny-level findings
+    /// Report warnings as errors (and exit with status 1 on them), as rustc's `-D warnings`
     #[arg(long)]
     deny_warnings: bool,
+
+    /// Exit with status 0 even when there are deny-level findings (problems with files or arguments still fail)
+    #[arg(long)]
+    exit_zero: bool,
+
+    /// After the report, print how many findings each rule has (on stdout; with --format json/sarif, on stderr)
+    #[arg(long)]
+    statistics: bool,
 
     /// Print a rule's documentation (or a group's rules) and exit
     #[arg(long, value_name = "RULE|GROUP")]
@@ -335,6 +343,14 @@ fn execute(args: &Args) -> Result<u8, Failure> {
         }));
     let linted: Vec<PathBuf> = groups.into_iter().flat_map(|g| g.files).collect();
     let baseline_note = compare_with_baseline(args, &mut analysis, &linted, &cwd)?;
+    if deny_warnings {
+        // As rustc and clippy print them under `-D warnings`: as errors.
+        for finding in &mut analysis.findings {
+            if finding.level == Level::Warn {
+                finding.level = Level::Deny;
+            }
+        }
+    }
 
     let color = match args.color {
         Color::Always => true,
@@ -354,6 +370,14 @@ fn execute(args: &Args) -> Result<u8, Failure> {
         .and_then(|()| stdout.flush())
         .map_err(|e| format!("cannot write the report: {e}"))?;
     drop(stdout);
+    if args.statistics {
+        let table = render::statistics(&analysis);
+        if matches!(format, Format::Json | Format::Sarif | Format::Cargo) {
+            eprint!("{table}");
+        } else {
+            print!("{table}");
+        }
+    }
     if !args.quiet {
         eprintln!(
             "{}{baseline_note}",
@@ -361,10 +385,7 @@ fn execute(args: &Args) -> Result<u8, Failure> {
         );
     }
 
-    let deny = analysis
-        .findings
-        .iter()
-        .any(|f| f.level == Level::Deny || deny_warnings);
+    let deny = !args.exit_zero && analysis.findings.iter().any(|f| f.level == Level::Deny);
     let io_trouble = analysis.problems.iter().any(|p| p.kind == ProblemKind::Io);
     Ok(if io_trouble {
         EXIT_TROUBLE

@@ -88,6 +88,34 @@ pub fn group_explanation(group: Group) -> String {
     out
 }
 
+/// `--statistics`: findings per rule (most first, then by rule ID), with
+/// their level, as ruff prints them.
+pub fn statistics(analysis: &Analysis) -> String {
+    let mut counts: Vec<(usize, &str, Level)> = Vec::new();
+    for finding in &analysis.findings {
+        match counts
+            .iter_mut()
+            .find(|(_, id, level)| *id == finding.rule.id && *level == finding.level)
+        {
+            Some((n, _, _)) => *n += 1,
+            None => counts.push((1, finding.rule.id, finding.level)),
+        }
+    }
+    counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(b.2.cmp(&a.2)));
+    let mut out = String::new();
+    for (n, id, level) in counts {
+        out.push_str(&format!("{n:>6}  {:7}  {id}\n", severity_word(level)));
+    }
+    if !analysis.problems.is_empty() {
+        out.push_str(&format!(
+            "{:>6}  {:7}  (files that could not be read)\n",
+            analysis.problems.len(),
+            "error"
+        ));
+    }
+    out
+}
+
 /// The one-line summary printed on stderr.
 pub fn summary(analysis: &Analysis, elapsed: Duration) -> String {
     let count = |level| {
