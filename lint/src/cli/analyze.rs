@@ -584,7 +584,7 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
         };
     };
     let hash = cache::content_hash(&bytes);
-    let has_marker = std::str::from_utf8(&bytes).is_ok_and(|text| text.contains(suppress::MARKER));
+    let has_marker = std::str::from_utf8(&bytes).is_ok_and(suppress::may_hold_directive);
     if let Some(entry) = old.files.get(&shown).filter(|e| e.hash == hash) {
         let facts = entry.facts.clone();
         return Scan {
@@ -647,7 +647,7 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
             parsed: false,
             from_cache: false,
             // Its suppression comments are all unused: keep it for that report.
-            text: text.contains(suppress::MARKER).then(|| Arc::from(text)),
+            text: suppress::may_hold_directive(&text).then(|| Arc::from(text)),
         };
     }
     let file = match parse(&text) {
@@ -686,7 +686,7 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
     drop(file);
     forget_spans();
     Linted {
-        text: (!located.is_empty() || text.contains(suppress::MARKER)).then(|| Arc::from(text)),
+        text: (!located.is_empty() || suppress::may_hold_directive(&text)).then(|| Arc::from(text)),
         result: CachedResult::Findings(located),
         parsed: true,
         from_cache: false,

@@ -34,6 +34,16 @@ use crate::{Level, RuleInfo};
 /// are kept by the analysis for this step, findings or not.
 pub const MARKER: &str = "lifecycle-lint:";
 
+/// The tool's name as written in a near miss of the marker (no colon, or an
+/// underscore): such a comment is reported, never silently ignored.
+const NAMES: [&str; 2] = ["lifecycle-lint", "lifecycle_lint"];
+
+/// Whether `text` may hold a directive, well-formed or not: files without
+/// one skip the suppression step (and need not keep their text).
+pub fn may_hold_directive(text: &str) -> bool {
+    NAMES.iter().any(|name| text.contains(name))
+}
+
 /// A finding a comment suppressed, with the comment's reason (SARIF reports
 /// it as an in-source suppression).
 #[derive(Debug, Clone)]
@@ -66,7 +76,7 @@ pub fn apply(analysis: &mut Analysis, levels: &Levels) {
         by_path.entry(report.path.clone()).or_default().push(report);
     }
     for (path, text) in &analysis.sources {
-        if !text.contains(MARKER) {
+        if !may_hold_directive(text) {
             continue;
         }
         let mut directives = read(text);
@@ -249,7 +259,23 @@ fn code_lines(text: &str, comments: &[Comment<'_>], index: &LineIndex<'_>) -> BT
 /// Reads a comment as a directive, if it is one (its text starts with the marker).
 fn parse(comment: &Comment<'_>, index: &LineIndex<'_>) -> Option<Directive> {
     let text = comment.body.trim();
-    let rest = text.strip_prefix(MARKER)?.trim_start();
+    let (rest, marker_ok) = match text.strip_prefix(MARKER) {
+        Some(rest) => (rest.trim_start(), true),
+        None => {
+            // `lifecycle-lint allow(..)`, `lifecycle_lint: allow(..)`: meant
+            // as a directive (it names the tool, then `allow`), not one.
+            let name = NAMES.iter().find(|name| {
+                text.get(..name.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(name))
+            })?;
+            let rest = text[name.len()..].trim_start();
+            let rest = rest.strip_prefix(':').unwrap_or(rest).trim_start();
+            if !rest.starts_with("allow") {
+                return None;
+            }
+            (rest, false)
+        }
+    };
     let mut directive = Directive {
         region: Region {
             start: index.position_of_offset(comment.start),
@@ -262,6 +288,16 @@ fn parse(comment: &Comment<'_>, index: &LineIndex<'_>) -> Option<Directive> {
         used: BTreeSet::new(),
     };
     let form = "write `lifecycle-lint: allow(RULE, ..) -- why it does not apply here`";
+    if !marker_ok {
+        directive.problems.push((
+            format!(
+                "`{}` is not a suppression: the marker is `{MARKER}`, spelled so, with its colon",
+                one_line(text)
+            ),
+            form.to_string(),
+        ));
+        return Some(directive);
+    }
     let Some((names, after)) = rest
         .strip_prefix("allow")
         .map(str::trim_start)
@@ -279,7 +315,10 @@ fn parse(comment: &Comment<'_>, index: &LineIndex<'_>) -> Option<Directive> {
             Some(rule) => directive.rules.push(rule.info),
             None => directive.problems.push((
                 format!("`allow({name})` names no rule: `{name}` is not a lifecycle-lint rule"),
-                format!("known rules: {}", super::rule_ids()),
+                match crate::rules::suggestion(name).filter(|m| crate::rules::rule(m).is_some()) {
+                    Some(meant) => format!("did you mean `{meant}`?"),
+                    None => format!("known rules: {}", super::rule_ids()),
+                },
             )),
         }
     }
@@ -377,6 +416,48 @@ fn k() {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn near_misses_of_the_marker_are_problems_and_suppress_nothing() {
+        let text = "\
+// lifecycle-lint allow(timer_leak) -- no colon
+a();
+// lifecycle_lint: allow(timer_leak) -- underscore
+b();
+// Lifecycle-Lint: allow(timer_leak) -- capitals
+c();
+// lifecycle-lint is the tool this crate is linted with
+// see lifecycle-lint's README
+d();
+";
+        let found = covers(text);
+        assert_eq!(
+            found.len(),
+            3,
+            "prose that names the tool is no directive: {found:?}"
+        );
+        for directive in &found {
+            assert_eq!(directive.0, None, "suppresses nothing");
+            assert!(directive.1.is_empty());
+            assert_eq!(directive.3, 1, "one problem");
+        }
+        let problems: Vec<String> = read(text)
+            .into_iter()
+            .flat_map(|d| d.problems.into_iter().map(|(m, _)| m))
+            .collect();
+        assert!(
+            problems[0].contains("the marker is `lifecycle-lint:`"),
+            "{problems:?}"
+        );
+        assert!(may_hold_directive("x // lifecycle_lint allow(a)"));
+        assert!(!may_hold_directive("fn main() {}"));
+    }
+
+    #[test]
+    fn an_unknown_rule_gets_the_rule_that_was_meant() {
+        let directives = read("// lifecycle-lint: allow(timer-leak) -- dash\nf();\n");
+        assert_eq!(directives[0].problems[0].1, "did you mean `timer_leak`?");
     }
 
     #[test]
