@@ -397,7 +397,7 @@ fn add_workspace_facts<'p>(
                 let workspace = table.get("workspace")?.as_table()?.clone();
                 Some((dir.to_path_buf(), workspace))
             })
-            .filter(|(root, workspace)| is_member(root, workspace, package))
+            .filter(|(root, workspace)| super::discover::is_member(root, workspace, package))
             .map(|(root, _)| root);
         infos.insert(package, PackageInfo { krate, workspace });
     }
@@ -425,41 +425,6 @@ fn add_workspace_facts<'p>(
             .or_default()
             .insert_foreign_deleting_drop(type_name, krate, drop);
     }
-}
-
-/// Whether `package` is a member of the workspace rooted at `root`: the root
-/// package itself, or a directory matched by a `members` glob and by no
-/// `exclude` entry.
-fn is_member(root: &Path, workspace: &toml::Table, package: &Path) -> bool {
-    let Ok(relative) = package.strip_prefix(root) else {
-        return false;
-    };
-    if relative.as_os_str().is_empty() {
-        return true;
-    }
-    let relative = relative.to_string_lossy().replace('\\', "/");
-    let patterns = |key: &str| -> Vec<String> {
-        workspace
-            .get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str())
-                    .map(|p| p.trim_start_matches("./").trim_end_matches('/').to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let matches = |pattern: &String| {
-        globset::GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .build()
-            .is_ok_and(|g| g.compile_matcher().is_match(&relative))
-    };
-    let excluded = patterns("exclude")
-        .iter()
-        .any(|e| matches(e) || relative.starts_with(&format!("{e}/")));
-    !excluded && patterns("members").iter().any(matches)
 }
 
 /// Adds one file's result to the analysis.

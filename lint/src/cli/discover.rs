@@ -22,8 +22,7 @@ pub fn workspace_root(start: &Path) -> Option<PathBuf> {
     }
     for dir in package.ancestors().skip(1) {
         if let Some(workspace) = workspace_table(dir) {
-            let relative = package.strip_prefix(dir).ok()?;
-            return Some(if is_member(&workspace, relative) {
+            return Some(if is_member(dir, &workspace, package) {
                 dir.to_path_buf()
             } else {
                 package.to_path_buf()
@@ -43,25 +42,101 @@ fn workspace_table(dir: &Path) -> Option<toml::Table> {
     }
 }
 
-fn is_member(workspace: &toml::Table, relative: &Path) -> bool {
-    let globs = |key: &str| -> Vec<String> {
+/// Whether `package` is a member of the workspace rooted at `root`, by
+/// cargo's rules: the root package itself, or a directory matched by a
+/// `members` glob and not under an `exclude` entry.
+pub fn is_member(root: &Path, workspace: &toml::Table, package: &Path) -> bool {
+    let Ok(relative) = package.strip_prefix(root) else {
+        return false;
+    };
+    if relative.as_os_str().is_empty() {
+        return true;
+    }
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    let patterns = |key: &str| -> Vec<String> {
         workspace
             .get(key)
-            .and_then(toml::Value::as_array)
+            .and_then(|v| v.as_array())
             .map(|a| {
                 a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .filter_map(|v| v.as_str())
+                    .map(|p| p.trim_start_matches("./").trim_end_matches('/').to_string())
                     .collect()
             })
             .unwrap_or_default()
     };
-    let matches = |patterns: Vec<String>| {
-        exclude_set(&patterns).is_ok_and(|set| set.is_match(relative))
-            || patterns
-                .iter()
-                .any(|p| Path::new(p.trim_end_matches('/')) == relative)
+    let matches = |pattern: &String| {
+        globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .is_ok_and(|g| g.compile_matcher().is_match(&relative))
     };
-    matches(globs("members")) && !matches(globs("exclude"))
+    let excluded = patterns("exclude")
+        .iter()
+        .any(|e| matches(e) || relative.starts_with(&format!("{e}/")));
+    !excluded && patterns("members").iter().any(matches)
+}
+
+/// The packages of the workspace rooted at `root` (its own package, if it
+/// has one, and its members), by name, read from the manifests: cargo is
+/// never run. Member globs are expanded over the directories below `root`
+/// as deep as the deepest pattern reaches.
+pub fn workspace_members(root: &Path) -> Vec<(String, PathBuf)> {
+    let Some(workspace) = workspace_table(root) else {
+        return package_name(root)
+            .map(|n| (n, root.to_path_buf()))
+            .into_iter()
+            .collect();
+    };
+    let depth = workspace
+        .get("members")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .map(|p| {
+            if p.contains("**") {
+                8
+            } else {
+                Path::new(p).components().count()
+            }
+        })
+        .max()
+        .unwrap_or(0);
+    let mut dirs = vec![root.to_path_buf()];
+    let mut level = vec![root.to_path_buf()];
+    for _ in 0..depth {
+        let mut next = Vec::new();
+        for dir in &level {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                let hidden = name.to_string_lossy().starts_with('.');
+                if !hidden && name != "target" && path.is_dir() {
+                    next.push(path);
+                }
+            }
+        }
+        dirs.extend(next.iter().cloned());
+        level = next;
+    }
+    let mut members: Vec<(String, PathBuf)> = dirs
+        .into_iter()
+        .filter(|dir| dir.join("Cargo.toml").is_file() && is_member(root, &workspace, dir))
+        .filter_map(|dir| package_name(&dir).map(|name| (name, dir)))
+        .collect();
+    members.sort();
+    members
+}
+
+/// `[package] name` of `dir/Cargo.toml`.
+fn package_name(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+    let manifest: toml::Table = text.parse().ok()?;
+    Some(manifest.get("package")?.get("name")?.as_str()?.to_string())
 }
 
 pub fn exclude_set(globs: &[String]) -> Result<GlobSet, String> {

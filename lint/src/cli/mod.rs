@@ -38,6 +38,23 @@ struct Args {
     /// Files or directories to lint [default: the enclosing cargo workspace]
     paths: Vec<PathBuf>,
 
+    /// Lint only this package of the workspace (by its name). Repeatable
+    #[arg(
+        short = 'p',
+        long = "package",
+        value_name = "SPEC",
+        conflicts_with = "paths"
+    )]
+    packages: Vec<String>,
+
+    /// Lint the whole workspace (the default when no paths are given)
+    #[arg(long, conflicts_with_all = ["paths", "packages"])]
+    workspace: bool,
+
+    /// The Cargo.toml of the package or workspace to lint, instead of the one the current directory is in
+    #[arg(long, value_name = "PATH", conflicts_with = "paths")]
+    manifest_path: Option<PathBuf>,
+
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -272,16 +289,34 @@ fn execute(args: &Args) -> Result<u8, Failure> {
     let (overrides, deny_warnings) = level_overrides(args)?;
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let start = match &args.manifest_path {
+        Some(manifest) => {
+            let start = manifest_dir(&cwd, manifest)?;
+            if let Some(root) = discover::workspace_root(&start) {
+                set_display_base(root);
+            }
+            start
+        }
+        None => cwd.clone(),
+    };
     let mut resolver = config::Resolver::new(overrides, args.config.as_deref(), &cwd)?;
-    let roots = if args.paths.is_empty() {
-        vec![discover::workspace_root(&cwd).ok_or_else(|| {
+    let roots = if !args.paths.is_empty() {
+        args.paths.clone()
+    } else {
+        let root = discover::workspace_root(&start).ok_or_else(|| {
             format!(
                 "no Cargo.toml in {} or above it; pass the files or directories to lint",
-                cwd.display()
+                start.display()
             )
-        })?]
-    } else {
-        args.paths.clone()
+        })?;
+        if args.packages.is_empty() {
+            // As cargo: a member's own manifest selects that member, a
+            // workspace's (or no --manifest-path) the whole workspace.
+            let member = args.manifest_path.is_some() && !args.workspace;
+            vec![if member { start.clone() } else { root }]
+        } else {
+            package_dirs(&root, &args.packages)?
+        }
     };
     let exclude = discover::exclude_set(&args.exclude)?;
     let mut walk_errors = Vec::new();
@@ -477,6 +512,49 @@ pub fn render(format: Format, analysis: &Analysis, color: bool) -> String {
     render::render(format, analysis, color)
 }
 
+/// The directory of `--manifest-path`'s Cargo.toml, checked as cargo does.
+fn manifest_dir(cwd: &Path, manifest: &Path) -> Result<PathBuf, String> {
+    let path = config::absolute(cwd, manifest);
+    if path.file_name().is_none_or(|n| n != "Cargo.toml") {
+        return Err(format!(
+            "--manifest-path {}: the manifest path must be a path to a Cargo.toml file",
+            manifest.display()
+        ));
+    }
+    if !path.is_file() {
+        return Err(format!(
+            "--manifest-path {}: no such file",
+            manifest.display()
+        ));
+    }
+    Ok(path.parent().map(Path::to_path_buf).unwrap_or_default())
+}
+
+/// The directories of the packages `-p` names, among the workspace's members.
+fn package_dirs(root: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
+    let members = discover::workspace_members(root);
+    names
+        .iter()
+        .map(|name| {
+            let wanted = name.split('@').next().unwrap_or(name);
+            if let Some((_, dir)) = members.iter().find(|(n, _)| n == wanted) {
+                return Ok(dir.clone());
+            }
+            let known: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+            let meant = known
+                .iter()
+                .find(|k| k.replace('-', "_") == wanted.replace('-', "_"))
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+            Err(format!(
+                "package `{name}` is not a member of the workspace at {}{meant} (members: {})",
+                root.display(),
+                known.join(", ")
+            ))
+        })
+        .collect()
+}
+
 /// "unknown rule `x`{place}", with the name that was probably meant, else
 /// the list of names.
 fn unknown_name(name: &str, place: &str) -> String {
@@ -512,14 +590,21 @@ pub fn rust_files_under(dir: &Path) -> Vec<PathBuf> {
     discover::rust_files(&[dir.to_path_buf()], &none, &mut errors)
 }
 
+static DISPLAY_BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Shows paths relative to `root` instead (`--manifest-path` names another
+/// workspace); only before the first path is shown.
+fn set_display_base(root: PathBuf) {
+    let _ = DISPLAY_BASE.set(root);
+}
+
 /// The directory that shown paths are relative to: the root of the cargo
 /// workspace (or lone package) the current directory is in, else the
 /// current directory. Run from `src/rpc`, a finding still reads
 /// `src/rpc/x.rs`, as cargo and rustc print it, so that CI annotations, the
 /// cache and the baseline see one name per file.
 pub fn display_base() -> &'static Path {
-    static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BASE.get_or_init(|| {
+    DISPLAY_BASE.get_or_init(|| {
         let cwd = std::env::current_dir().unwrap_or_default();
         discover::workspace_root(&cwd).unwrap_or(cwd)
     })
