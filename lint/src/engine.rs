@@ -128,10 +128,23 @@ mod annotated {
             else {
                 continue;
             };
-            // Malformed arguments fail the build with the macro's own error;
-            // here the function keeps the file-wide findings.
-            let Ok(args) = GatedArgs::from_attribute(attr) else {
-                continue;
+            // Arguments the macro rejects fail the build; the CLI reports the
+            // same errors (as `invalid_suppression`: they are the function's
+            // suppressions and words), and the function keeps the file-wide
+            // findings.
+            let args = match GatedArgs::from_attribute(attr) {
+                Ok(args) => args,
+                Err(errors) => {
+                    findings.extend(errors.into_iter().map(|error| {
+                        Finding::new(
+                            &crate::rules::invalid_suppression::INFO,
+                            error.span(),
+                            format!("`#[quorum_gated_delete(..)]` argument the compiler rejects: {error}"),
+                            "fix the argument as the error says: the proc-macro fails the build on it",
+                        )
+                    }));
+                    continue;
+                }
             };
             let start = function.sig.span().start();
             let end = function.body.span().end();

@@ -60,11 +60,22 @@ impl GatedArgs {
                 })?;
                 match reason {
                     Some(reason) if !reason.value().trim().is_empty() => {}
-                    Some(reason) => return Err(syn::Error::new(reason.span(), "the reason must say why the rule does not apply here")),
-                    None => {
-                        return Err(meta.error(
-                            "`allow(..)` needs a reason: `allow(timer_leak, reason = \"why this is fine here\")`",
+                    Some(reason) => {
+                        return Err(syn::Error::new(
+                            reason.span(),
+                            "the reason must say why the rule does not apply here",
                         ))
+                    }
+                    None => {
+                        // The user's own rules in the example, not a fixed one.
+                        let named = if rules.is_empty() {
+                            "RULE".to_string()
+                        } else {
+                            rules.join(", ")
+                        };
+                        return Err(meta.error(format!(
+                            "`allow(..)` needs a reason: `allow({named}, reason = \"why this is fine here\")`"
+                        )));
                     }
                 }
                 if rules.is_empty() {

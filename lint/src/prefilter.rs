@@ -13,7 +13,9 @@
 //! Needs are necessary conditions, never heuristics: a rule's needs must hold
 //! for every file in which it can report. When a vocabulary's words cannot
 //! be derived (a user pattern like `.*`), the need is taken as always met.
-//! `lint/tests/prefilter.rs` checks that results never change.
+//! `lint/tests/prefilter.rs` checks that results never change. A file that
+//! mentions `quorum_gated_delete` runs every rule: the annotated functions in
+//! it are checked as the proc-macro checks them, without the words.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -195,6 +197,16 @@ impl Prefilter {
 
     /// The rules (by index in the list given to [`Prefilter::new`]) whose needs `text` meets.
     pub fn rules_for(&self, text: &str) -> RuleSet {
+        // A `#[quorum_gated_delete]` function is checked as the macro checks
+        // it: every rule, as a lifecycle function, whatever words it holds
+        // (and its arguments are checked too).
+        if text.contains("quorum_gated_delete") {
+            return RuleSet(if self.rules.len() == 64 {
+                u64::MAX
+            } else {
+                (1 << self.rules.len()) - 1
+            });
+        }
         let mut seen = vec![false; self.checks.len()];
         let bytes = text.as_bytes();
         // Overlapping search: a shorter word inside a longer one counts too.

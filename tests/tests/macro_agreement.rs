@@ -16,23 +16,35 @@ use support::{lint, workspace};
 type Reports = BTreeSet<(String, u64, String)>;
 
 /// `error: [rule] message` followed (after help lines) by `--> path:line:col`.
+/// A plain `error: message` in an `arg_*` case is the macro rejecting its
+/// arguments, which the CLI reports as `invalid_suppression`.
 fn compiler_reports(stderr: &str) -> Reports {
     let mut reports = Reports::new();
-    let mut pending_rule: Option<String> = None;
+    let mut pending: Option<Option<String>> = None;
     for line in stderr.lines() {
         if let Some(rest) = line.strip_prefix("error: [") {
             let (rule, message) = rest.split_once("] ").expect("`[rule] message`");
             // Labels are reported as `[rule] note: ..`; they are not findings.
-            pending_rule = (!message.starts_with("note:")).then(|| rule.to_string());
+            pending = (!message.starts_with("note:")).then(|| Some(rule.to_string()));
+        } else if line.starts_with("error: ") {
+            pending = Some(None);
         } else if let (Some(rule), Some(location)) =
-            (&pending_rule, line.trim_start().strip_prefix("--> "))
+            (&pending, line.trim_start().strip_prefix("--> "))
         {
             let mut parts = location.rsplitn(3, ':');
             let (_column, line_number, path) =
                 (parts.next(), parts.next().unwrap(), parts.next().unwrap());
             let file = path.rsplit('/').next().unwrap().to_string();
-            reports.insert((file, line_number.parse().unwrap(), rule.clone()));
-            pending_rule = None;
+            let rule = match rule {
+                Some(rule) => Some(rule.clone()),
+                None => file
+                    .starts_with("arg_")
+                    .then(|| "invalid_suppression".to_string()),
+            };
+            if let Some(rule) = rule {
+                reports.insert((file, line_number.parse().unwrap(), rule));
+            }
+            pending = None;
         }
     }
     reports
@@ -75,8 +87,16 @@ fn the_cli_reports_what_the_compiler_reports_through_the_macro() {
     let rules: BTreeSet<&str> = from_compiler.iter().map(|(_, _, r)| r.as_str()).collect();
     assert_eq!(
         rules.len(),
-        lifecycle_lint::rules::syntax_rules().count(),
-        "every rule is exercised: {rules:?}"
+        lifecycle_lint::rules::syntax_rules().count() + 1,
+        "every rule is exercised, and rejected arguments: {rules:?}"
+    );
+    assert!(
+        from_compiler
+            .iter()
+            .filter(|(_, _, r)| r == "invalid_suppression")
+            .count()
+            >= 4,
+        "each arg_* case is a rejected argument: {from_compiler:?}"
     );
     assert_eq!(cli_reports("macros/tests/ui/fail"), from_compiler);
 }
