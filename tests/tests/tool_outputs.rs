@@ -192,3 +192,83 @@ fn the_schema_check_catches_invalid_sarif() {
     let (schemas, index) = sarif_schema();
     assert!(schemas.validate(&log, index).is_err());
 }
+
+/// Every lifecycle finding offers, as rust-analyzer reads a quick fix from
+/// cargo's messages, a suppression with a placeholder reason. Applied as
+/// an editor applies it (the replacement at the span's byte range), it
+/// silences the finding and nothing else; SARIF's `fixes` say the same.
+#[test]
+fn each_finding_offers_a_suppression_that_silences_it() {
+    use cargo_metadata::diagnostic::Applicability;
+    let project = Project::new(&[("Cargo.toml", &package("fixme"))]);
+    for name in ["flush.rs", "reaper.rs", "lib.rs"] {
+        project.write(
+            &format!("src/{name}"),
+            &std::fs::read_to_string(fixture("mixed").join("src").join(name)).unwrap(),
+        );
+    }
+    let run = project.lint(&["--message-format", "json"]);
+    let mut edits: Vec<(String, usize, usize, String)> = Vec::new();
+    let mut findings = 0;
+    for message in messages(&run.stdout) {
+        let Message::CompilerMessage(message) = message else {
+            continue;
+        };
+        findings += 1;
+        let fixes: Vec<_> = message
+            .message
+            .children
+            .iter()
+            .flat_map(|child| &child.spans)
+            .filter(|span| span.suggested_replacement.is_some())
+            .collect();
+        assert_eq!(
+            fixes.len(),
+            1,
+            "one quick fix per finding: {:?}",
+            message.message
+        );
+        let span = fixes[0];
+        assert_eq!(
+            span.suggestion_applicability,
+            Some(Applicability::HasPlaceholders)
+        );
+        assert_eq!(span.byte_start, span.byte_end, "an insertion");
+        edits.push((
+            span.file_name.clone(),
+            span.byte_start as usize,
+            span.byte_end as usize,
+            span.suggested_replacement.clone().unwrap(),
+        ));
+    }
+    assert_eq!(findings, 3);
+
+    // SARIF offers the same edits, by line and column.
+    let sarif: Value = serde_json::from_str(&project.lint(&["--format", "sarif"]).stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    for (result, (file, _, _, text)) in results.iter().zip(&edits) {
+        let change = &result["fixes"][0]["artifactChanges"][0];
+        assert_eq!(change["artifactLocation"]["uri"], file.as_str());
+        assert_eq!(
+            change["replacements"][0]["insertedContent"]["text"],
+            text.as_str()
+        );
+    }
+
+    // Applied back to front per file, as an editor would.
+    edits.sort_by(|a, b| (&a.0, b.1).cmp(&(&b.0, a.1)));
+    for (file, start, end, text) in &edits {
+        let mut source = project.read(file);
+        source.replace_range(*start..*end, text);
+        project.write(file, &source);
+    }
+    let after = project.lint(&["--format", "short"]);
+    assert_eq!(
+        after.stdout, "",
+        "every finding suppressed, no suppression reported"
+    );
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    assert!(project
+        .read("src/reaper.rs")
+        .contains("// lifecycle-lint: allow(deferred_delete) -- <why"));
+}

@@ -38,7 +38,8 @@ const WORKER_STACK_BYTES: usize = 256 * 1024 * 1024;
 /// One finding, located in its file.
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// The path as shown to the user (relative to the current directory when possible).
+    /// The path as shown to the user (relative to the workspace root, see
+    /// `display_base`, when it lies below it).
     pub path: String,
     pub rule: &'static RuleInfo,
     pub level: Level,

@@ -6,6 +6,7 @@ mod baseline;
 mod cache;
 mod config;
 mod discover;
+mod fixes;
 mod limits;
 mod location;
 mod outline;
@@ -278,7 +279,13 @@ fn execute(args: &Args) -> Result<u8, Failure> {
     }
     if let Some(id) = &args.explain {
         match crate::rules::select(id).ok_or_else(|| unknown_name(id, ""))? {
-            crate::rules::Selection::Rule(rule) => print!("{}", rule.info.explanation()),
+            crate::rules::Selection::Rule(rule) => {
+                print!(
+                    "{}\n{}",
+                    rule.info.explanation(),
+                    fixes::explanation(rule.info)
+                )
+            }
             crate::rules::Selection::Group(group) => print!("{}", render::group_explanation(group)),
             crate::rules::Selection::All => print!("{}", render::rule_list()),
         }

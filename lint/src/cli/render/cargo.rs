@@ -64,20 +64,40 @@ fn finding(analysis: &Analysis, report: &Report) -> Value {
             .iter()
             .map(|(region, label)| span(&report.path, &index, region, false, Some(label))),
     );
+    let mut children = vec![json!({
+        "message": report.help,
+        "code": null,
+        "level": "help",
+        "spans": [],
+        "children": [],
+        "rendered": null,
+    })];
+    // The quick fix, as rustc gives one: a help child whose span carries
+    // the replacement (an insertion: an empty span).
+    if let Some(edit) = crate::cli::fixes::suppression(text, report) {
+        let at = Region {
+            start: edit.at,
+            end: edit.at,
+        };
+        let mut insertion = span(&report.path, &index, &at, true, None);
+        insertion["suggested_replacement"] = json!(edit.text);
+        insertion["suggestion_applicability"] = json!("HasPlaceholders");
+        children.push(json!({
+            "message": edit.description,
+            "code": null,
+            "level": "help",
+            "spans": [insertion],
+            "children": [],
+            "rendered": null,
+        }));
+    }
     json!({
         "$message_type": "diagnostic",
         "message": report.message,
         "code": {"code": report.rule.id, "explanation": null},
         "level": severity_word(report.level),
         "spans": spans,
-        "children": [{
-            "message": report.help,
-            "code": null,
-            "level": "help",
-            "spans": [],
-            "children": [],
-            "rendered": null,
-        }],
+        "children": children,
         "rendered": human::render_one(analysis, report, false),
     })
 }

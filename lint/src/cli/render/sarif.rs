@@ -53,7 +53,18 @@ pub fn render(analysis: &Analysis) -> String {
     let results: Vec<Value> = all
         .into_iter()
         .zip(fingerprints)
-        .map(|((f, reason), fingerprint)| result(f, reason, &fingerprint))
+        .map(|((f, reason), fingerprint)| {
+            let mut result = result(f, reason, &fingerprint);
+            let text = analysis.sources.get(&f.path).map_or("", |t| &**t);
+            if let Some(edit) = reason
+                .is_none()
+                .then(|| crate::cli::fixes::suppression(text, f))
+                .flatten()
+            {
+                result["fixes"] = json!([fix(&f.path, &edit)]);
+            }
+            result
+        })
         .collect();
     let notifications: Vec<Value> = analysis
         .problems
@@ -146,6 +157,25 @@ fn result(f: &Report, suppression: Option<&str>, fingerprint: &str) -> Value {
         "relatedLocations": related,
         "suppressions": suppressions,
         "partialFingerprints": {"lifecycleLint/v1": fingerprint},
+    })
+}
+
+/// A SARIF `fix`: one insertion (an empty deleted region) in one file.
+fn fix(path: &str, edit: &crate::cli::fixes::Insertion) -> Value {
+    json!({
+        "description": {"text": edit.description},
+        "artifactChanges": [{
+            "artifactLocation": artifact(path),
+            "replacements": [{
+                "deletedRegion": {
+                    "startLine": edit.at.line,
+                    "startColumn": edit.at.column,
+                    "endLine": edit.at.line,
+                    "endColumn": edit.at.column,
+                },
+                "insertedContent": {"text": edit.text},
+            }],
+        }],
     })
 }
 
