@@ -11,7 +11,7 @@ use lifecycle_macros::quorum_gated_delete;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{Consumer, Metalayer};
+use crate::broker::{AssignmentId, Consumer, Metalayer};
 use crate::config::{next_backoff, Config};
 use crate::outcome::{AssignmentChange, LocalReason, Outcome, RearmReason};
 use crate::pace::Admit;
@@ -53,15 +53,20 @@ where
     let done = |outcome: Outcome, proposals: u32| Finished { outcome, proposals };
 
     // 1. Someone else has already acted, or this replica may not.
-    if job.shared.shutdown.is_cancelled() || job.stop.is_cancelled() || job.entry.is_unregistered()
-    {
-        return done(job.why_stopped(), 0);
+    if job.shared.shutdown.is_cancelled() {
+        return done(Outcome::StoppedShutdown, 0);
     }
-    if consumer.is_closed() {
+    if job.stop.is_cancelled() || job.entry.is_unregistered() {
+        return job.let_go(job.why_stopped(), 0);
+    }
+    // A closed instance whose assignment the metalayer still holds is not
+    // done with: its assignment is reaped below (without a local delete).
+    let mut closed = consumer.is_closed();
+    if closed && !job.holds_assignment_of_closed() {
         return done(Outcome::StoppedConsumerClosed, 0);
     }
     if !consumer.is_leader() {
-        return done(Outcome::StoppedLostLeadership, 0);
+        return job.let_go(Outcome::StoppedLostLeadership, 0);
     }
     if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
         return done(Outcome::rearmed(RearmReason::ActiveAgain), 0);
@@ -78,7 +83,9 @@ where
     };
 
     // 3. Clustered: propose, then wait for the apply path to stop the consumer,
-    //    proposing again with backoff until something decides the matter.
+    //    proposing again with backoff until something decides the matter. For
+    //    an instance already closed, the quit signal says nothing any more:
+    //    the assignment's disappearance from the metalayer is the answer.
     let quit = consumer.quit();
     tokio::pin!(quit);
     let timer = sleep_until(Instant::now());
@@ -86,6 +93,7 @@ where
     let mut backoff = job.config.initial_backoff;
     let mut waited = Duration::ZERO;
     let mut proposals: u32 = 0;
+    let mut proposed_closed = false;
     loop {
         // 3a. Wait for a proposal slot (mass expiry must not flood the metalayer).
         let slot = job.shared.pacer.reserve(job.shared.clock.now_nanos());
@@ -93,21 +101,22 @@ where
         timer.as_mut().reset(slot);
         tokio::select! {
             biased;
-            () = &mut quit => return done(Outcome::DeletedByMetalayer, proposals),
+            () = &mut quit, if !closed => return done(Outcome::DeletedByMetalayer, proposals),
             () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-            () = job.stop.cancelled() => return done(job.why_stopped(), proposals),
+            () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals),
             () = &mut timer => {}
         }
 
         // 3b. Check everything again right before proposing.
         if job.entry.is_unregistered() {
-            return done(job.why_stopped(), proposals);
+            return job.let_go(job.why_stopped(), proposals);
         }
-        if consumer.is_closed() {
-            return done(Outcome::StoppedConsumerClosed, proposals);
-        }
+        closed = closed || consumer.is_closed();
         if !consumer.is_leader() {
-            return done(Outcome::StoppedLostLeadership, proposals);
+            if closed {
+                return done(Outcome::StoppedConsumerClosed, proposals);
+            }
+            return job.let_go(Outcome::StoppedLostLeadership, proposals);
         }
         if !job.metalayer.is_ready() {
             // Never a silent return: the driver warns and re-checks later.
@@ -120,6 +129,14 @@ where
             return done(Outcome::rearmed(RearmReason::ActiveAgain), proposals);
         }
         match job.metalayer.assignment(key) {
+            // Closed already: nothing to delete here, only the assignment to reap.
+            Some(current) if closed && current.same_identity(held) => {}
+            // Gone (or replaced) since: by this run's proposal if it made one
+            // for the closed instance.
+            _ if closed && proposed_closed => {
+                return done(Outcome::AssignmentDeletedAfterClose, proposals)
+            }
+            _ if closed => return done(Outcome::StoppedConsumerClosed, proposals),
             None if proposals == 0 => {
                 consumer.delete_locally();
                 return done(Outcome::deleted_locally(LocalReason::NoAssignment), 0);
@@ -144,22 +161,90 @@ where
             job.warn_not_cleaned_up(proposals, waited);
         }
         proposals += 1;
+        proposed_closed = closed;
         let forwarded = job.metalayer.forward_delete_proposal(key, held);
         job.shared.count_proposal();
         tracing::debug!(consumer = %key, attempt = proposals, assignment = %held,
-            forwarded = ?forwarded, "inactive consumer: delete proposed to the metalayer");
+            forwarded = ?forwarded, closed, "inactive consumer: delete proposed to the metalayer");
 
-        // 3d. Wait for the commit (seen as the consumer's quit), or the backoff.
+        // 3d. Wait for the commit (seen as the consumer's quit, or for a closed
+        //     instance as the assignment gone at the next check), or the backoff.
         timer.as_mut().reset(Instant::now() + backoff);
         tokio::select! {
             biased;
-            () = &mut quit => return done(Outcome::DeletedByMetalayer, proposals),
+            () = &mut quit, if !closed => return done(Outcome::DeletedByMetalayer, proposals),
             () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-            () = job.stop.cancelled() => return done(job.why_stopped(), proposals),
+            () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals),
             () = &mut timer => {}
         }
         waited = backoff;
         backoff = next_backoff(backoff, job.config.max_backoff);
+    }
+}
+
+impl<M, C> Job<'_, M, C>
+where
+    M: Metalayer<C::Key>,
+    C: Consumer,
+{
+    /// Whether the metalayer still holds this (closed) instance's own
+    /// assignment: then it must still be reaped, through the metalayer.
+    fn holds_assignment_of_closed(&self) -> bool {
+        let consumer = self.entry.consumer.as_ref();
+        self.metalayer.is_clustered()
+            && consumer.assignment().is_some_and(|held| {
+                self.metalayer
+                    .assignment(consumer.key())
+                    .is_some_and(|current| current.same_identity(held))
+            })
+    }
+
+    /// The run stops because this replica no longer reaps the consumer for
+    /// inactivity (unregistered, or no longer its leader). An instance that
+    /// is still open although the metalayer removed or replaced its
+    /// assignment is nobody else's to clean up — the new leader has its own
+    /// instance, stopped by the apply path — so it is deleted here, as on the
+    /// forced path: its removal is committed. If the metalayer is not ready,
+    /// the check is re-armed rather than forgotten.
+    fn let_go(&self, stopped: Outcome, proposals: u32) -> Finished {
+        let done = |outcome: Outcome| Finished { outcome, proposals };
+        if stopped == Outcome::StoppedShutdown {
+            return done(stopped);
+        }
+        let Some(current) = stale_open_instance(self.metalayer, self.entry) else {
+            return done(stopped);
+        };
+        if !self.metalayer.is_ready() {
+            return done(Outcome::rearmed(RearmReason::MetalayerUnavailable));
+        }
+        self.entry.consumer.delete_locally();
+        match current {
+            None => done(Outcome::forced(AssignmentChange::Gone)),
+            Some(by) => done(Outcome::forced(AssignmentChange::Replaced { by })),
+        }
+    }
+}
+
+/// For a clustered instance still open whose assignment the metalayer no
+/// longer holds (`Some(None)`) or holds under another identity
+/// (`Some(Some(by))`): a stale instance, whoever leads the consumer. `None`
+/// for every other instance.
+pub(crate) fn stale_open_instance<M, C>(
+    metalayer: &M,
+    entry: &Entry<C>,
+) -> Option<Option<AssignmentId>>
+where
+    M: Metalayer<C::Key>,
+    C: Consumer,
+{
+    let consumer = entry.consumer.as_ref();
+    let held = consumer.assignment()?;
+    if consumer.is_closed() || !metalayer.is_clustered() {
+        return None;
+    }
+    match metalayer.assignment(consumer.key()) {
+        Some(current) if current.same_identity(held) => None,
+        current => Some(current),
     }
 }
 

@@ -336,7 +336,8 @@ struct State {
     threshold_ms: HashMap<AssignmentId, u64>,
     /// Assignments whose removal the metalayer committed.
     removed: HashSet<AssignmentId>,
-    /// Assignments closed without quit (left to the broker, not ghosts).
+    /// Assignments whose leader's instance was closed without quit (their
+    /// reaper must still reap the assignment).
     closed_externally: HashSet<AssignmentId>,
     history: Vec<(u64, SimEvent)>,
     violations: Vec<String>,
@@ -599,7 +600,10 @@ impl SimCluster {
             .leader
             .store(false, Ordering::SeqCst);
         managed.instances[to].leader.store(true, Ordering::SeqCst);
-        let closed = managed.instances[to].is_closed();
+        // A new leader registers its instance unless the metalayer stopped it:
+        // one closed some other way still has an assignment to reap.
+        let (current, closed) = (managed.current, managed.instances[to].is_closed());
+        let stopped_by_removal = closed && state.assignments.get(key) != Some(&current);
         if let Some(tracked) = state.nodes[from].tracked.remove(key) {
             tracked.unregister();
         }
@@ -611,7 +615,7 @@ impl SimCluster {
                 to,
             },
         );
-        if !closed {
+        if !stopped_by_removal {
             self.register_leader(&mut state, key);
         }
         true
@@ -818,10 +822,13 @@ impl SimCluster {
                 ),
             );
         }
+        // Closed without its removal (`close_without_quit`), an instance's
+        // assignment is still to be reaped: proposing is right then.
         let closed = state
             .by_assignment
             .get(&assignment)
-            .is_some_and(|all| all.iter().any(|i| i.node == node && i.is_closed()));
+            .is_some_and(|all| all.iter().any(|i| i.node == node && i.is_closed()))
+            && !state.closed_externally.contains(&assignment);
         if closed {
             self.note(
                 &mut state,
@@ -1041,22 +1048,18 @@ impl SimCluster {
         let mut ghosts: Vec<String> = state
             .instances
             .iter()
-            .filter(|i| {
-                !i.is_closed()
-                    && !i
-                        .assignment
-                        .is_some_and(|a| state.closed_externally.contains(&a))
-            })
+            .filter(|i| !i.is_closed())
             .map(|i| format!("{} {:?} open on node {}", i.key, i.assignment, i.node))
             .collect();
         if state.clustered {
-            ghosts.extend(
-                state
-                    .assignments
-                    .iter()
-                    .filter(|(_, a)| !state.closed_externally.contains(*a))
-                    .map(|(key, a)| format!("{key} {a} still assigned")),
-            );
+            ghosts.extend(state.assignments.iter().map(|(key, a)| {
+                let closed = if state.closed_externally.contains(a) {
+                    " (its leader's instance closed without quit)"
+                } else {
+                    ""
+                };
+                format!("{key} {a} still assigned{closed}")
+            }));
         }
         ghosts.sort();
         ghosts
@@ -1087,6 +1090,14 @@ impl SimCluster {
             .iter()
             .filter(|i| Arc::strong_count(i) > 2 + usize::from(is_current(i)))
             .count()
+    }
+
+    /// The instance `node` made for `assignment` (also after a re-creation).
+    pub fn instance_of(&self, assignment: AssignmentId, node: usize) -> Option<Arc<SimConsumer>> {
+        self.lock()
+            .by_assignment
+            .get(&assignment)
+            .and_then(|all| all.iter().find(|i| i.node == node).cloned())
     }
 
     /// The current instance of `key` on `node`.

@@ -14,7 +14,9 @@
 //!    local delete); the forced path always logs a warning;
 //! 2. no ghost: once the metalayer has been healthy and nobody touched
 //!    anything for long enough, no consumer is left (no open instance, no
-//!    assignment);
+//!    assignment) — without exclusions: a consumer closed without its quit
+//!    still has its assignment reaped, and a stale instance left open after
+//!    its leadership moved is still cleaned up;
 //! 3. every run of the gated delete ends (none in flight after the quiet
 //!    phase), makes at most `max_attempts` proposals, and nothing proposes for
 //!    an assignment whose removal has committed;
