@@ -5,13 +5,15 @@
 //! `Rearmed`. Nothing here deletes on scope exit: each delete is a visible
 //! call on the one path that is allowed to make it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use lifecycle_macros::quorum_gated_delete;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{AssignmentId, Consumer, Metalayer};
+use crate::broker::{AssignmentId, Consumer, Metalayer, QuitReason};
 use crate::config::{next_backoff, Config};
 use crate::outcome::{AssignmentChange, LocalReason, Outcome, RearmReason};
 use crate::pace::Admit;
@@ -88,6 +90,10 @@ where
     //    the assignment's disappearance from the metalayer is the answer.
     let quit = consumer.quit();
     tokio::pin!(quit);
+    if closed && fired(quit.as_mut()).await == Some(QuitReason::AssignmentRemoved) {
+        // Stopped by the apply path before this run began (the view may lag).
+        return done(Outcome::StoppedConsumerClosed, 0);
+    }
     let timer = sleep_until(Instant::now());
     tokio::pin!(timer);
     let mut backoff = job.config.initial_backoff;
@@ -99,19 +105,35 @@ where
         let slot = job.shared.pacer.reserve(job.shared.clock.now_nanos());
         let slot = job.shared.clock.instant_at_nanos(slot);
         timer.as_mut().reset(slot);
-        tokio::select! {
-            biased;
-            () = &mut quit, if !closed => return done(Outcome::DeletedByMetalayer, proposals),
-            () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-            () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals),
-            () = &mut timer => {}
+        loop {
+            tokio::select! {
+                biased;
+                reason = &mut quit, if !closed => match reason {
+                    QuitReason::AssignmentRemoved => {
+                        return done(Outcome::DeletedByMetalayer, proposals)
+                    }
+                    // Stopped for another reason: not a commit. Keep the
+                    // slot; the checks below decide (the assignment is reaped
+                    // if it still exists).
+                    _ => closed = true,
+                },
+                () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
+                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals),
+                () = &mut timer => break,
+            }
         }
 
         // 3b. Check everything again right before proposing.
         if job.entry.is_unregistered() {
             return job.let_go(job.why_stopped(), proposals);
         }
-        closed = closed || consumer.is_closed();
+        if !closed && consumer.is_closed() {
+            // Closed since the wait ended: its quit, if it fired, says why.
+            if fired(quit.as_mut()).await == Some(QuitReason::AssignmentRemoved) {
+                return done(Outcome::DeletedByMetalayer, proposals);
+            }
+            closed = true;
+        }
         if !consumer.is_leader() {
             if closed {
                 return done(Outcome::StoppedConsumerClosed, proposals);
@@ -170,15 +192,34 @@ where
         // 3d. Wait for the commit (seen as the consumer's quit, or for a closed
         //     instance as the assignment gone at the next check), or the backoff.
         timer.as_mut().reset(Instant::now() + backoff);
-        tokio::select! {
-            biased;
-            () = &mut quit, if !closed => return done(Outcome::DeletedByMetalayer, proposals),
-            () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-            () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals),
-            () = &mut timer => {}
+        loop {
+            tokio::select! {
+                biased;
+                reason = &mut quit, if !closed => match reason {
+                    QuitReason::AssignmentRemoved => {
+                        return done(Outcome::DeletedByMetalayer, proposals)
+                    }
+                    // Not the commit: from now on the assignment's
+                    // disappearance is the answer, checked after the backoff.
+                    _ => closed = true,
+                },
+                () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
+                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals),
+                () = &mut timer => break,
+            }
         }
         waited = backoff;
         backoff = next_backoff(backoff, job.config.max_backoff);
+    }
+}
+
+/// Polls `quit` once: its reason if it has fired, `None` if it has not (a
+/// consumer closed without its quit).
+async fn fired<F: Future<Output = QuitReason>>(quit: Pin<&mut F>) -> Option<QuitReason> {
+    tokio::select! {
+        biased;
+        reason = quit => Some(reason),
+        () = std::future::ready(()) => None,
     }
 }
 

@@ -40,7 +40,7 @@ mod reaper;
 #[cfg(feature = "sim")]
 pub mod sim;
 
-pub use broker::{AssignmentId, Consumer, Metalayer, ProposeError};
+pub use broker::{AssignmentId, Consumer, Metalayer, ProposeError, QuitReason};
 pub use config::{next_backoff, Config};
 /// The compile-time check this crate puts on its own gated delete, for the
 /// broker's functions that delete what needs consensus (see lifecycle-macros).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quorum_reaper::sim::{Faults, ProposalFate, SimCluster, SimEvent, SimSetup};
-use quorum_reaper::{AssignmentChange, Consumer, LocalReason, Outcome, RearmReason};
+use quorum_reaper::{AssignmentChange, Consumer, LocalReason, Outcome, QuitReason, RearmReason};
 use support::{fast_config, Capture};
 use tokio::time::sleep;
 use tracing::Level;
@@ -392,6 +392,47 @@ async fn closed_consumer_with_its_assignment_alive_has_the_assignment_reaped() {
         "proposed after the removal"
     );
     assert!(sim.ghosts().is_empty(), "{:?}", sim.ghosts());
+    finish(&sim).await;
+}
+
+/// Issue 12, item 5: only the metalayer's removal ends a waiting delete as
+/// `DeletedByMetalayer`. A quit for another reason (an error, a shutdown of
+/// this replica) while the assignment is still held is not a commit: the run
+/// goes on and reaps the assignment.
+#[tokio::test(start_paused = true)]
+async fn quit_for_another_reason_is_not_a_commit() {
+    for reason in [QuitReason::Closed, QuitReason::ServerShutdown] {
+        let sim = cluster(1);
+        sim.set_faults(lossy());
+        sim.create_consumer("c", THRESHOLD, 0);
+        sleep(THRESHOLD + Duration::from_millis(500)).await;
+        assert_eq!(proposal_times(&sim, "c").len(), 1, "one proposal, lost");
+        assert!(sim.stop_for_other_reason("c", reason));
+        sleep(Duration::from_millis(1)).await;
+        assert_eq!(sim.outcomes("c"), [], "{reason}: the quit ended the run");
+        sim.set_faults(Faults::default());
+        sleep(Duration::from_secs(10)).await;
+        assert_eq!(
+            sim.outcomes("c"),
+            [Outcome::AssignmentDeletedAfterClose],
+            "{reason}"
+        );
+        assert_eq!(sim.current_assignment("c"), None);
+        assert_eq!(local_deletes(&sim, "c"), 0);
+        assert!(sim.ghosts().is_empty(), "{:?}", sim.ghosts());
+        finish(&sim).await;
+    }
+}
+
+/// The apply path's quit still ends the run as deleted by the metalayer,
+/// with no proposal after it.
+#[tokio::test(start_paused = true)]
+async fn quit_for_the_removal_is_the_commit() {
+    let sim = cluster(3);
+    sim.create_consumer("c", THRESHOLD, 1);
+    sleep(THRESHOLD + Duration::from_secs(5)).await;
+    assert_eq!(sim.outcomes("c"), [Outcome::DeletedByMetalayer]);
+    assert_eq!(proposal_times(&sim, "c").len(), 1);
     finish(&sim).await;
 }
 

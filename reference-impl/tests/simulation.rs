@@ -33,7 +33,7 @@ use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use quorum_reaper::sim::{Faults, SimCluster, SimEvent, SimRng, SimSetup};
-use quorum_reaper::Outcome;
+use quorum_reaper::{Outcome, QuitReason};
 use support::{fast_config, Capture};
 use tokio::time::{sleep_until, Instant};
 use tracing::Level;
@@ -69,6 +69,10 @@ enum Action {
         stale: bool,
     },
     CloseWithoutQuit(String),
+    StopForOtherReason {
+        key: String,
+        reason: QuitReason,
+    },
     ShutDownNode(usize),
     Heal,
 }
@@ -149,7 +153,17 @@ fn plan(seed: u64) -> Plan {
                 key: pick(&mut rng),
                 stale: rng.chance(500),
             },
-            8 => Action::CloseWithoutQuit(pick(&mut rng)),
+            // Split on the time already drawn, so the seeds' other draws
+            // (and the plans of older seeds' replays) stay as they were.
+            8 if at % 2 == 1 => Action::CloseWithoutQuit(pick(&mut rng)),
+            8 => Action::StopForOtherReason {
+                key: pick(&mut rng),
+                reason: if at % 4 == 0 {
+                    QuitReason::Closed
+                } else {
+                    QuitReason::ServerShutdown
+                },
+            },
             _ if clustered && !node_shut_down => {
                 node_shut_down = true;
                 Action::ShutDownNode(rng.range(0, nodes as u64 - 1) as usize)
@@ -200,6 +214,9 @@ async fn perform(sim: &SimCluster, action: Action) {
         }
         Action::CloseWithoutQuit(key) => {
             sim.close_without_quit(&key);
+        }
+        Action::StopForOtherReason { key, reason } => {
+            sim.stop_for_other_reason(&key, reason);
         }
         Action::ShutDownNode(node) => {
             sim.shut_down_node(node).await;
@@ -400,6 +417,7 @@ fn the_plans_cover_every_fault() {
         "Recreate",
         "RemoveAssignment",
         "CloseWithoutQuit",
+        "StopForOtherReason",
         "ShutDownNode",
         "Heal",
     ] {
@@ -424,6 +442,7 @@ fn outcomes_across_seeds_cover_every_path() {
         "deleted_locally",
         "deleted_by_metalayer",
         "forced_after_assignment_change",
+        "assignment_deleted_after_close",
         "stopped_consumer_closed",
         "stopped_lost_leadership",
         "rearmed",
