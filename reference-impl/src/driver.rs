@@ -310,6 +310,7 @@ where
                 }
                 // The runtime polls it again at once, with a real waker.
                 let handle = self.tasks.spawn(run);
+                self.shared.spawned.fetch_add(1, Ordering::Relaxed);
                 self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
                 self.running.insert(handle.id(), due);
             }

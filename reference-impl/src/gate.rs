@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use lifecycle_macros::quorum_gated_delete;
@@ -101,8 +102,19 @@ where
     let mut proposals: u32 = 0;
     let mut proposed_closed = false;
     loop {
-        // 3a. Wait for a proposal slot (mass expiry must not flood the metalayer).
+        // 3a. Wait for a proposal slot (mass expiry must not flood the
+        //     metalayer) — only if a proposal could go out: while the
+        //     metalayer is not ready, re-arm at once, taking no slot (an outage
+        //     must not eat the proposal budget) and, on the first poll, not
+        //     becoming a task.
+        if !job.metalayer.is_ready() {
+            return done(
+                Outcome::rearmed(RearmReason::MetalayerUnavailable),
+                proposals,
+            );
+        }
         let slot = job.shared.pacer.reserve(job.shared.clock.now_nanos());
+        job.shared.slots.fetch_add(1, Ordering::Relaxed);
         let slot = job.shared.clock.instant_at_nanos(slot);
         timer.as_mut().reset(slot);
         loop {

@@ -73,6 +73,12 @@ pub struct Stats {
     pub deleted: u64,
     /// Delete proposals forwarded.
     pub proposals: u64,
+    /// Proposal slots taken from the pacer (one before every proposal; none
+    /// while the metalayer is not ready).
+    pub slots: u64,
+    /// Runs that had to wait (for a slot, a commit or a backoff) and became
+    /// tasks; the others finished in their first, inline poll.
+    pub spawned: u64,
     /// Warnings folded into summaries instead of logged one by one.
     pub folded_warnings: u64,
 }
@@ -124,6 +130,8 @@ pub(crate) struct Shared {
     pub(crate) finished: AtomicU64,
     pub(crate) deleted: AtomicU64,
     pub(crate) proposals: AtomicU64,
+    pub(crate) slots: AtomicU64,
+    pub(crate) spawned: AtomicU64,
 }
 
 impl Shared {
@@ -184,6 +192,8 @@ where
             finished: AtomicU64::new(0),
             deleted: AtomicU64::new(0),
             proposals: AtomicU64::new(0),
+            slots: AtomicU64::new(0),
+            spawned: AtomicU64::new(0),
         });
         let (commands, inbox) = mpsc::unbounded_channel();
         let driver = Driver::new(shared.clone(), metalayer, Arc::new(config), inbox, observer);
@@ -238,6 +248,8 @@ where
             finished: s.finished.load(Ordering::Relaxed),
             deleted: s.deleted.load(Ordering::Relaxed),
             proposals: s.proposals.load(Ordering::Relaxed),
+            slots: s.slots.load(Ordering::Relaxed),
+            spawned: s.spawned.load(Ordering::Relaxed),
             folded_warnings: s.retry_warnings.suppressed_total()
                 + s.unavailable_warnings.suppressed_total(),
         }
