@@ -76,7 +76,20 @@ pub trait Consumer: Send + Sync + 'static {
     /// holds its assignment, it goes on proposing that assignment's delete.
     fn quit(&self) -> impl Future<Output = QuitReason> + Send + '_;
 
-    /// Stops and deletes this instance locally, without the metalayer.
+    /// Whether [`delete_locally`](Consumer::delete_locally) may block: touch
+    /// the disk, wait on a lock another thread holds for long, call out over
+    /// the network. `true` (the default) runs it on tokio's blocking pool
+    /// (`spawn_blocking`), at most
+    /// [`Config::max_local_deletes`](crate::Config::max_local_deletes) at once,
+    /// from the run's own task, so a slow delete holds up only its own
+    /// consumer. Set it to `false` only for a delete that is quick and
+    /// in-memory: it then runs inline, possibly on the reaper's driver task
+    /// (no task, no thread hop: the cheapest path for a mass expiry).
+    const DELETE_MAY_BLOCK: bool = true;
+
+    /// Stops and deletes this instance locally, without the metalayer. A
+    /// blocking call (there is no async form): see
+    /// [`DELETE_MAY_BLOCK`](Consumer::DELETE_MAY_BLOCK) for where it runs.
     fn delete_locally(&self);
 }
 

@@ -198,7 +198,10 @@ where
                 worked = true;
             }
         }
-        while self.tasks.len() < self.config.max_in_flight {
+        for _ in 0..BATCH {
+            if self.tasks.len() >= self.config.max_in_flight {
+                break;
+            }
             let Some(due) = self.waiting.pop_front() else {
                 break;
             };

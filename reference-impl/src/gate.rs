@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lifecycle_macros::quorum_gated_delete;
@@ -60,7 +61,7 @@ where
         return done(Outcome::StoppedShutdown, 0);
     }
     if job.stop.is_cancelled() || job.entry.is_unregistered() {
-        return job.let_go(job.why_stopped(), 0);
+        return job.let_go(job.why_stopped(), 0).await;
     }
     // A closed instance whose assignment the metalayer still holds is not
     // done with: its assignment is reaped below (without a local delete).
@@ -69,7 +70,7 @@ where
         return done(Outcome::StoppedConsumerClosed, 0);
     }
     if !consumer.is_leader() {
-        return job.let_go(Outcome::StoppedLostLeadership, 0);
+        return job.let_go(Outcome::StoppedLostLeadership, 0).await;
     }
     if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
         return done(Outcome::rearmed(RearmReason::ActiveAgain), 0);
@@ -77,11 +78,15 @@ where
 
     // 2. Nothing to coordinate: delete here, now.
     if !job.metalayer.is_clustered() {
-        consumer.delete_locally();
+        if !job.delete_locally().await {
+            return done(Outcome::StoppedShutdown, 0);
+        }
         return done(Outcome::deleted_locally(LocalReason::Standalone), 0);
     }
     let Some(held) = consumer.assignment() else {
-        consumer.delete_locally();
+        if !job.delete_locally().await {
+            return done(Outcome::StoppedShutdown, 0);
+        }
         return done(Outcome::deleted_locally(LocalReason::NotAssigned), 0);
     };
 
@@ -130,14 +135,14 @@ where
                     _ => closed = true,
                 },
                 () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals),
+                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals).await,
                 () = &mut timer => break,
             }
         }
 
         // 3b. Check everything again right before proposing.
         if job.entry.is_unregistered() {
-            return job.let_go(job.why_stopped(), proposals);
+            return job.let_go(job.why_stopped(), proposals).await;
         }
         if !closed && consumer.is_closed() {
             // Closed since the wait ended: its quit, if it fired, says why.
@@ -150,7 +155,7 @@ where
             if closed {
                 return done(Outcome::StoppedConsumerClosed, proposals);
             }
-            return job.let_go(Outcome::StoppedLostLeadership, proposals);
+            return job.let_go(Outcome::StoppedLostLeadership, proposals).await;
         }
         if !job.metalayer.is_ready() {
             // Never a silent return: the driver warns and re-checks later.
@@ -172,15 +177,21 @@ where
             }
             _ if closed => return done(Outcome::StoppedConsumerClosed, proposals),
             None if proposals == 0 => {
-                consumer.delete_locally();
+                if !job.delete_locally().await {
+                    return done(Outcome::StoppedShutdown, 0);
+                }
                 return done(Outcome::deleted_locally(LocalReason::NoAssignment), 0);
             }
             None => {
-                consumer.delete_locally();
+                if !job.delete_locally().await {
+                    return done(Outcome::StoppedShutdown, proposals);
+                }
                 return done(Outcome::forced(AssignmentChange::Gone), proposals);
             }
             Some(current) if !current.same_identity(held) => {
-                consumer.delete_locally();
+                if !job.delete_locally().await {
+                    return done(Outcome::StoppedShutdown, proposals);
+                }
                 let change = AssignmentChange::Replaced { by: current };
                 return done(Outcome::forced(change), proposals);
             }
@@ -216,7 +227,7 @@ where
                     _ => closed = true,
                 },
                 () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals),
+                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals).await,
                 () = &mut timer => break,
             }
         }
@@ -252,6 +263,35 @@ where
             })
     }
 
+    /// Deletes this instance locally: inline if the broker declared its
+    /// delete quick (`Consumer::DELETE_MAY_BLOCK = false`), otherwise on
+    /// tokio's blocking pool, at most `Config::max_local_deletes` at once, so a
+    /// slow delete (disk) holds up only its own run — never the driver, never
+    /// a runtime worker. Returns false, having deleted nothing, if the reaper
+    /// shut down while the delete waited for its turn. A panic in the
+    /// broker's delete is passed on to the run (the driver re-arms it).
+    async fn delete_locally(&self) -> bool {
+        if !C::DELETE_MAY_BLOCK {
+            self.entry.consumer.delete_locally();
+            return true;
+        }
+        let permit = tokio::select! {
+            biased;
+            () = self.shared.shutdown.cancelled() => return false,
+            permit = self.shared.local_deletes.acquire() => permit,
+        };
+        let Ok(_permit) = permit else {
+            return false; // closed: the reaper is gone
+        };
+        let consumer = Arc::clone(&self.entry.consumer);
+        match tokio::task::spawn_blocking(move || consumer.delete_locally()).await {
+            Ok(()) => true,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // The runtime shut down before the delete could start.
+            Err(_) => false,
+        }
+    }
+
     /// The run stops because this replica no longer reaps the consumer for
     /// inactivity (unregistered, or no longer its leader). An instance that
     /// is still open although the metalayer removed or replaced its
@@ -259,7 +299,7 @@ where
     /// instance, stopped by the apply path — so it is deleted here, as on the
     /// forced path: its removal is committed. If the metalayer is not ready,
     /// the check is re-armed rather than forgotten.
-    fn let_go(&self, stopped: Outcome, proposals: u32) -> Finished {
+    async fn let_go(&self, stopped: Outcome, proposals: u32) -> Finished {
         let done = |outcome: Outcome| Finished { outcome, proposals };
         if stopped == Outcome::StoppedShutdown {
             return done(stopped);
@@ -270,7 +310,9 @@ where
         if !self.metalayer.is_ready() {
             return done(Outcome::rearmed(RearmReason::MetalayerUnavailable));
         }
-        self.entry.consumer.delete_locally();
+        if !self.delete_locally().await {
+            return done(Outcome::StoppedShutdown);
+        }
         match current {
             None => done(Outcome::forced(AssignmentChange::Gone)),
             Some(by) => done(Outcome::forced(AssignmentChange::Replaced { by })),

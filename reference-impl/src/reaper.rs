@@ -113,6 +113,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) shutdown: CancellationToken,
     pub(crate) pacer: Pacer,
+    /// Turns for local deletes on the blocking pool (`max_local_deletes`).
+    pub(crate) local_deletes: tokio::sync::Semaphore,
     pub(crate) retry_warnings: WarningGate,
     pub(crate) unavailable_warnings: WarningGate,
     /// Stop tokens of the running gated deletes, by entry id, so unregistering
@@ -176,6 +178,7 @@ where
             clock: Clock::start(),
             shutdown: CancellationToken::new(),
             pacer: Pacer::new(config.proposals_per_second, config.proposal_burst),
+            local_deletes: tokio::sync::Semaphore::new(config.max_local_deletes),
             retry_warnings: WarningGate::new(config.warnings_per_window, config.warning_window),
             unavailable_warnings: WarningGate::new(
                 config.warnings_per_window,

@@ -238,6 +238,8 @@ impl fmt::Debug for SimConsumer {
 
 impl Consumer for SimConsumer {
     type Key = String;
+    /// An in-memory delete (it only records the event and stops the instance).
+    const DELETE_MAY_BLOCK: bool = false;
 
     fn key(&self) -> &String {
         &self.key
