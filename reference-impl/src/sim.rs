@@ -257,11 +257,9 @@ impl Consumer for SimConsumer {
         self.leader.load(Ordering::SeqCst)
     }
 
-    fn quit(&self) -> impl std::future::Future<Output = QuitReason> + Send + '_ {
-        async move {
-            self.quit.cancelled().await;
-            self.quit_reason()
-        }
+    async fn quit(&self) -> QuitReason {
+        self.quit.cancelled().await;
+        self.quit_reason()
     }
 
     fn delete_locally(&self) {

@@ -158,7 +158,7 @@ fn plan(seed: u64) -> Plan {
             8 if at % 2 == 1 => Action::CloseWithoutQuit(pick(&mut rng)),
             8 => Action::StopForOtherReason {
                 key: pick(&mut rng),
-                reason: if at % 4 == 0 {
+                reason: if at.is_multiple_of(4) {
                     QuitReason::Closed
                 } else {
                     QuitReason::ServerShutdown

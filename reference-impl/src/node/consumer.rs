@@ -115,14 +115,12 @@ impl Consumer for NodeConsumer {
         self.is_leader_flag()
     }
 
-    fn quit(&self) -> impl std::future::Future<Output = QuitReason> + Send + '_ {
-        async move {
-            self.quit.cancelled().await;
-            self.quit_reason
-                .get()
-                .copied()
-                .unwrap_or(QuitReason::Closed)
-        }
+    async fn quit(&self) -> QuitReason {
+        self.quit.cancelled().await;
+        self.quit_reason
+            .get()
+            .copied()
+            .unwrap_or(QuitReason::Closed)
     }
 
     fn delete_locally(&self) {
