@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
-use quorum_reaper::{AssignmentId, Config, Consumer, Metalayer, ProposeError, Reaper, Tracked};
+use quorum_reaper::{
+    AssignmentId, Config, Consumer, Metalayer, ProposeError, QuitReason, Reaper, Tracked,
+};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, Instant};
@@ -75,6 +77,8 @@ struct BenchConsumer {
 
 impl Consumer for BenchConsumer {
     type Key = u64;
+    /// An in-memory delete: the benchmark measures the tracking machinery.
+    const DELETE_MAY_BLOCK: bool = false;
 
     fn key(&self) -> &u64 {
         &self.key
@@ -92,7 +96,7 @@ impl Consumer for BenchConsumer {
         true
     }
 
-    fn quit(&self) -> impl Future<Output = ()> + Send + '_ {
+    fn quit(&self) -> impl Future<Output = QuitReason> + Send + '_ {
         std::future::pending()
     }
 

@@ -65,13 +65,57 @@ pub trait Consumer: Send + Sync + 'static {
     /// reaps (activity is only seen there).
     fn is_leader(&self) -> bool;
 
-    /// Resolves once this instance has been stopped — normally by the
-    /// metalayer's apply path after the delete committed. Must resolve at once
-    /// if it has already been stopped.
-    fn quit(&self) -> impl Future<Output = ()> + Send + '_;
+    /// Resolves once this instance has been stopped, with why — normally
+    /// [`QuitReason::AssignmentRemoved`], by the metalayer's apply path after
+    /// the delete committed. Must resolve at once (with the same reason) if it
+    /// has already been stopped.
+    ///
+    /// Only `AssignmentRemoved` ends a waiting delete as
+    /// [`DeletedByMetalayer`](crate::Outcome::DeletedByMetalayer); for any
+    /// other reason the reaper keeps the consumer: if the metalayer still
+    /// holds its assignment, it goes on proposing that assignment's delete.
+    fn quit(&self) -> impl Future<Output = QuitReason> + Send + '_;
 
-    /// Stops and deletes this instance locally, without the metalayer.
+    /// Whether [`delete_locally`](Consumer::delete_locally) may block: touch
+    /// the disk, wait on a lock another thread holds for long, call out over
+    /// the network. `true` (the default) runs it on tokio's blocking pool
+    /// (`spawn_blocking`), at most
+    /// [`Config::max_local_deletes`](crate::Config::max_local_deletes) at once,
+    /// from the run's own task, so a slow delete holds up only its own
+    /// consumer. Set it to `false` only for a delete that is quick and
+    /// in-memory: it then runs inline, possibly on the reaper's driver task
+    /// (no task, no thread hop: the cheapest path for a mass expiry).
+    const DELETE_MAY_BLOCK: bool = true;
+
+    /// Stops and deletes this instance locally, without the metalayer. A
+    /// blocking call (there is no async form): see
+    /// [`DELETE_MAY_BLOCK`](Consumer::DELETE_MAY_BLOCK) for where it runs.
     fn delete_locally(&self);
+}
+
+/// Why a consumer instance was stopped (what its [`Consumer::quit`] says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QuitReason {
+    /// The metalayer applied the removal of this instance's assignment (the
+    /// reaper's delete, or any other removal of that identity). The only
+    /// reason a waiting delete counts as committed.
+    AssignmentRemoved,
+    /// The server, or this replica of the consumer, is shutting down: the
+    /// consumer itself lives on (its assignment stays in the metalayer).
+    ServerShutdown,
+    /// Stopped for any other reason — an error, the broker closing it, a
+    /// local delete — while its assignment may still exist.
+    Closed,
+}
+
+impl fmt::Display for QuitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            QuitReason::AssignmentRemoved => "assignment removed",
+            QuitReason::ServerShutdown => "server shutdown",
+            QuitReason::Closed => "closed",
+        })
+    }
 }
 
 /// The broker's view of the replicated metadata layer.

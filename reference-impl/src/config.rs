@@ -19,6 +19,10 @@ pub struct Config {
     /// Gated deletes running at once; expired consumers beyond it wait in a
     /// queue (a mass expiry becomes a steady trickle).
     pub max_in_flight: usize,
+    /// Local deletes running at once on the blocking pool, for consumers
+    /// whose delete may block (`Consumer::DELETE_MAY_BLOCK`); the rest wait
+    /// for a turn in their own runs.
+    pub max_local_deletes: usize,
     /// Delete proposals per second, over all consumers (etcd caps lease
     /// revokes the same way).
     pub proposals_per_second: u32,
@@ -39,6 +43,7 @@ impl Default for Config {
             max_attempts: 10,
             unavailable_recheck: Duration::from_secs(10),
             max_in_flight: 4096,
+            max_local_deletes: 16,
             proposals_per_second: 1000,
             proposal_burst: 100,
             warnings_per_window: 10,
@@ -52,6 +57,7 @@ impl Config {
     /// attempt, no proposal rate) to one.
     pub fn normalized(mut self) -> Config {
         self.max_in_flight = self.max_in_flight.max(1);
+        self.max_local_deletes = self.max_local_deletes.max(1);
         self.max_attempts = self.max_attempts.max(1);
         self.proposals_per_second = self.proposals_per_second.max(1);
         self.proposal_burst = self.proposal_burst.max(1);

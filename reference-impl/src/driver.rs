@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::{Consumer, Metalayer};
 use crate::config::Config;
-use crate::gate::{gated_delete, Finished, Job};
+use crate::gate::{gated_delete, stale_open_instance, Finished, Job};
 use crate::outcome::{Outcome, RearmReason, Report};
 use crate::pace::{duration_ms, Admit};
 use crate::reaper::{Entry, Observer, Shared};
@@ -77,6 +77,9 @@ pub(crate) struct Driver<M, C: Consumer> {
     tasks: JoinSet<Finished>,
     running: HashMap<Id, Due<C>>,
     inbox_open: bool,
+    /// Unregistered entries a compaction kept (stale instances still to clean
+    /// up): the next compaction waits for this many more.
+    garbage_kept: usize,
     /// Wakes nothing: the first, inline poll of a gated delete needs a waker,
     /// and a run that has to wait is spawned, which polls it again.
     first_poll_waker: Waker,
@@ -134,6 +137,7 @@ where
             tasks: JoinSet::new(),
             running: HashMap::new(),
             inbox_open: true,
+            garbage_kept: 0,
             first_poll_waker: Waker::from(Arc::new(FirstPoll)),
         }
     }
@@ -194,7 +198,10 @@ where
                 worked = true;
             }
         }
-        while self.tasks.len() < self.config.max_in_flight {
+        for _ in 0..BATCH {
+            if self.tasks.len() >= self.config.max_in_flight {
+                break;
+            }
             let Some(due) = self.waiting.pop_front() else {
                 break;
             };
@@ -226,18 +233,36 @@ where
         });
     }
 
+    /// Whether an unregistered entry still has to be checked: its instance
+    /// is open although the metalayer removed or replaced its assignment
+    /// (see `Job::let_go`), so letting go of it would leave it open forever.
+    fn is_stale_open(&self, entry: &Entry<C>) -> bool {
+        stale_open_instance(self.metalayer.as_ref(), entry).is_some()
+    }
+
     /// A deadline came up: drop it (unregistered), push it back (touched
     /// since), or start reaping it.
     fn check_due(&mut self, due: Due<C>, now_ms: u64) {
         let idle_deadline = due.entry.idle_deadline_ms();
-        if due.entry.is_unregistered() {
+        if due.entry.is_unregistered() && !self.is_stale_open(&due.entry) {
             tracing::trace!(consumer = %due.entry.consumer.key(), "unregistered consumer dropped");
             self.shared.release(&due.entry);
+        } else if due.entry.is_unregistered() {
+            // A stale instance: the run deletes it (or re-arms while the
+            // metalayer is not ready), whatever its activity.
+            self.expire(due);
         } else if idle_deadline > now_ms {
             self.shared.rechecked.fetch_add(1, Ordering::Relaxed);
             let at_ms = idle_deadline.max(due.at_ms);
             self.deadlines.push(Due { at_ms, ..due });
-        } else if self.tasks.len() < self.config.max_in_flight {
+        } else {
+            self.expire(due);
+        }
+    }
+
+    /// Starts the gated delete now, or queues it behind the runs in flight.
+    fn expire(&mut self, due: Due<C>) {
+        if self.tasks.len() < self.config.max_in_flight {
             self.start_gated_delete(due);
         } else {
             self.shared.queued.fetch_add(1, Ordering::Relaxed);
@@ -288,6 +313,7 @@ where
                 }
                 // The runtime polls it again at once, with a real waker.
                 let handle = self.tasks.spawn(run);
+                self.shared.spawned.fetch_add(1, Ordering::Relaxed);
                 self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
                 self.running.insert(handle.id(), due);
             }
@@ -340,7 +366,11 @@ where
             });
         }
         match finished.outcome {
-            Outcome::Rearmed { reason } if !due.entry.is_unregistered() => self.rearm(due, reason),
+            Outcome::Rearmed { reason }
+                if !due.entry.is_unregistered() || self.is_stale_open(&due.entry) =>
+            {
+                self.rearm(due, reason)
+            }
             _ => self.shared.release(&due.entry),
         }
     }
@@ -407,6 +437,10 @@ where
                 tracing::debug!(consumer = %key, assignment = %assignment, attempt,
                 outcome, "inactive consumer deleted by the metalayer")
             }
+            Outcome::AssignmentDeletedAfterClose => {
+                tracing::info!(consumer = %key, assignment = %assignment, attempt,
+                outcome, "closed consumer's assignment deleted by the metalayer")
+            }
             Outcome::StoppedConsumerClosed
             | Outcome::StoppedShutdown
             | Outcome::StoppedLostLeadership
@@ -421,17 +455,25 @@ where
     /// so churn (register, unregister, repeat) cannot grow it without bound.
     fn compact_if_mostly_garbage(&mut self) {
         let garbage = self.shared.garbage.load(Ordering::Relaxed);
-        if garbage >= MIN_GARBAGE_TO_COMPACT && garbage * 2 >= self.deadlines.len() {
+        self.garbage_kept = self.garbage_kept.min(garbage);
+        if garbage - self.garbage_kept >= MIN_GARBAGE_TO_COMPACT
+            && garbage * 2 >= self.deadlines.len()
+        {
             let shared = &self.shared;
+            let metalayer = self.metalayer.as_ref();
             self.deadlines.retain(|due| {
-                let keep = !due.entry.is_unregistered();
+                // A stale instance stays until its check comes up.
+                let keep = !due.entry.is_unregistered()
+                    || stale_open_instance(metalayer, &due.entry).is_some();
                 if !keep {
                     shared.release(&due.entry);
                 }
                 keep
             });
+            self.garbage_kept = self.shared.garbage.load(Ordering::Relaxed);
             tracing::debug!(
                 garbage,
+                kept = self.garbage_kept,
                 remaining = self.deadlines.len(),
                 "dropped unregistered consumers"
             );

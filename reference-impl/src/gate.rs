@@ -5,13 +5,17 @@
 //! `Rearmed`. Nothing here deletes on scope exit: each delete is a visible
 //! call on the one path that is allowed to make it.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lifecycle_macros::quorum_gated_delete;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{Consumer, Metalayer};
+use crate::broker::{AssignmentId, Consumer, Metalayer, QuitReason};
 use crate::config::{next_backoff, Config};
 use crate::outcome::{AssignmentChange, LocalReason, Outcome, RearmReason};
 use crate::pace::Admit;
@@ -53,15 +57,20 @@ where
     let done = |outcome: Outcome, proposals: u32| Finished { outcome, proposals };
 
     // 1. Someone else has already acted, or this replica may not.
-    if job.shared.shutdown.is_cancelled() || job.stop.is_cancelled() || job.entry.is_unregistered()
-    {
-        return done(job.why_stopped(), 0);
+    if job.shared.shutdown.is_cancelled() {
+        return done(Outcome::StoppedShutdown, 0);
     }
-    if consumer.is_closed() {
+    if job.stop.is_cancelled() || job.entry.is_unregistered() {
+        return job.let_go(job.why_stopped(), 0).await;
+    }
+    // A closed instance whose assignment the metalayer still holds is not
+    // done with: its assignment is reaped below (without a local delete).
+    let mut closed = consumer.is_closed();
+    if closed && !job.holds_assignment_of_closed() {
         return done(Outcome::StoppedConsumerClosed, 0);
     }
     if !consumer.is_leader() {
-        return done(Outcome::StoppedLostLeadership, 0);
+        return job.let_go(Outcome::StoppedLostLeadership, 0).await;
     }
     if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
         return done(Outcome::rearmed(RearmReason::ActiveAgain), 0);
@@ -69,45 +78,84 @@ where
 
     // 2. Nothing to coordinate: delete here, now.
     if !job.metalayer.is_clustered() {
-        consumer.delete_locally();
+        if !job.delete_locally().await {
+            return done(Outcome::StoppedShutdown, 0);
+        }
         return done(Outcome::deleted_locally(LocalReason::Standalone), 0);
     }
     let Some(held) = consumer.assignment() else {
-        consumer.delete_locally();
+        if !job.delete_locally().await {
+            return done(Outcome::StoppedShutdown, 0);
+        }
         return done(Outcome::deleted_locally(LocalReason::NotAssigned), 0);
     };
 
     // 3. Clustered: propose, then wait for the apply path to stop the consumer,
-    //    proposing again with backoff until something decides the matter.
+    //    proposing again with backoff until something decides the matter. For
+    //    an instance already closed, the quit signal says nothing any more:
+    //    the assignment's disappearance from the metalayer is the answer.
     let quit = consumer.quit();
     tokio::pin!(quit);
+    if closed && fired(quit.as_mut()).await == Some(QuitReason::AssignmentRemoved) {
+        // Stopped by the apply path before this run began (the view may lag).
+        return done(Outcome::StoppedConsumerClosed, 0);
+    }
     let timer = sleep_until(Instant::now());
     tokio::pin!(timer);
     let mut backoff = job.config.initial_backoff;
     let mut waited = Duration::ZERO;
     let mut proposals: u32 = 0;
+    let mut proposed_closed = false;
     loop {
-        // 3a. Wait for a proposal slot (mass expiry must not flood the metalayer).
+        // 3a. Wait for a proposal slot (mass expiry must not flood the
+        //     metalayer) — only if a proposal could go out: while the
+        //     metalayer is not ready, re-arm at once, taking no slot (an outage
+        //     must not eat the proposal budget) and, on the first poll, not
+        //     becoming a task.
+        if !job.metalayer.is_ready() {
+            return done(
+                Outcome::rearmed(RearmReason::MetalayerUnavailable),
+                proposals,
+            );
+        }
         let slot = job.shared.pacer.reserve(job.shared.clock.now_nanos());
+        job.shared.slots.fetch_add(1, Ordering::Relaxed);
         let slot = job.shared.clock.instant_at_nanos(slot);
         timer.as_mut().reset(slot);
-        tokio::select! {
-            biased;
-            () = &mut quit => return done(Outcome::DeletedByMetalayer, proposals),
-            () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-            () = job.stop.cancelled() => return done(job.why_stopped(), proposals),
-            () = &mut timer => {}
+        loop {
+            tokio::select! {
+                biased;
+                reason = &mut quit, if !closed => match reason {
+                    QuitReason::AssignmentRemoved => {
+                        return done(Outcome::DeletedByMetalayer, proposals)
+                    }
+                    // Stopped for another reason: not a commit. Keep the
+                    // slot; the checks below decide (the assignment is reaped
+                    // if it still exists).
+                    _ => closed = true,
+                },
+                () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
+                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals).await,
+                () = &mut timer => break,
+            }
         }
 
         // 3b. Check everything again right before proposing.
         if job.entry.is_unregistered() {
-            return done(job.why_stopped(), proposals);
+            return job.let_go(job.why_stopped(), proposals).await;
         }
-        if consumer.is_closed() {
-            return done(Outcome::StoppedConsumerClosed, proposals);
+        if !closed && consumer.is_closed() {
+            // Closed since the wait ended: its quit, if it fired, says why.
+            if fired(quit.as_mut()).await == Some(QuitReason::AssignmentRemoved) {
+                return done(Outcome::DeletedByMetalayer, proposals);
+            }
+            closed = true;
         }
         if !consumer.is_leader() {
-            return done(Outcome::StoppedLostLeadership, proposals);
+            if closed {
+                return done(Outcome::StoppedConsumerClosed, proposals);
+            }
+            return job.let_go(Outcome::StoppedLostLeadership, proposals).await;
         }
         if !job.metalayer.is_ready() {
             // Never a silent return: the driver warns and re-checks later.
@@ -120,16 +168,30 @@ where
             return done(Outcome::rearmed(RearmReason::ActiveAgain), proposals);
         }
         match job.metalayer.assignment(key) {
+            // Closed already: nothing to delete here, only the assignment to reap.
+            Some(current) if closed && current.same_identity(held) => {}
+            // Gone (or replaced) since: by this run's proposal if it made one
+            // for the closed instance.
+            _ if closed && proposed_closed => {
+                return done(Outcome::AssignmentDeletedAfterClose, proposals)
+            }
+            _ if closed => return done(Outcome::StoppedConsumerClosed, proposals),
             None if proposals == 0 => {
-                consumer.delete_locally();
+                if !job.delete_locally().await {
+                    return done(Outcome::StoppedShutdown, 0);
+                }
                 return done(Outcome::deleted_locally(LocalReason::NoAssignment), 0);
             }
             None => {
-                consumer.delete_locally();
+                if !job.delete_locally().await {
+                    return done(Outcome::StoppedShutdown, proposals);
+                }
                 return done(Outcome::forced(AssignmentChange::Gone), proposals);
             }
             Some(current) if !current.same_identity(held) => {
-                consumer.delete_locally();
+                if !job.delete_locally().await {
+                    return done(Outcome::StoppedShutdown, proposals);
+                }
                 let change = AssignmentChange::Replaced { by: current };
                 return done(Outcome::forced(change), proposals);
             }
@@ -144,22 +206,140 @@ where
             job.warn_not_cleaned_up(proposals, waited);
         }
         proposals += 1;
+        proposed_closed = closed;
         let forwarded = job.metalayer.forward_delete_proposal(key, held);
         job.shared.count_proposal();
         tracing::debug!(consumer = %key, attempt = proposals, assignment = %held,
-            forwarded = ?forwarded, "inactive consumer: delete proposed to the metalayer");
+            forwarded = ?forwarded, closed, "inactive consumer: delete proposed to the metalayer");
 
-        // 3d. Wait for the commit (seen as the consumer's quit), or the backoff.
+        // 3d. Wait for the commit (seen as the consumer's quit, or for a closed
+        //     instance as the assignment gone at the next check), or the backoff.
         timer.as_mut().reset(Instant::now() + backoff);
-        tokio::select! {
-            biased;
-            () = &mut quit => return done(Outcome::DeletedByMetalayer, proposals),
-            () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-            () = job.stop.cancelled() => return done(job.why_stopped(), proposals),
-            () = &mut timer => {}
+        loop {
+            tokio::select! {
+                biased;
+                reason = &mut quit, if !closed => match reason {
+                    QuitReason::AssignmentRemoved => {
+                        return done(Outcome::DeletedByMetalayer, proposals)
+                    }
+                    // Not the commit: from now on the assignment's
+                    // disappearance is the answer, checked after the backoff.
+                    _ => closed = true,
+                },
+                () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
+                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals).await,
+                () = &mut timer => break,
+            }
         }
         waited = backoff;
         backoff = next_backoff(backoff, job.config.max_backoff);
+    }
+}
+
+/// Polls `quit` once: its reason if it has fired, `None` if it has not (a
+/// consumer closed without its quit).
+async fn fired<F: Future<Output = QuitReason>>(quit: Pin<&mut F>) -> Option<QuitReason> {
+    tokio::select! {
+        biased;
+        reason = quit => Some(reason),
+        () = std::future::ready(()) => None,
+    }
+}
+
+impl<M, C> Job<'_, M, C>
+where
+    M: Metalayer<C::Key>,
+    C: Consumer,
+{
+    /// Whether the metalayer still holds this (closed) instance's own
+    /// assignment: then it must still be reaped, through the metalayer.
+    fn holds_assignment_of_closed(&self) -> bool {
+        let consumer = self.entry.consumer.as_ref();
+        self.metalayer.is_clustered()
+            && consumer.assignment().is_some_and(|held| {
+                self.metalayer
+                    .assignment(consumer.key())
+                    .is_some_and(|current| current.same_identity(held))
+            })
+    }
+
+    /// Deletes this instance locally: inline if the broker declared its
+    /// delete quick (`Consumer::DELETE_MAY_BLOCK = false`), otherwise on
+    /// tokio's blocking pool, at most `Config::max_local_deletes` at once, so a
+    /// slow delete (disk) holds up only its own run — never the driver, never
+    /// a runtime worker. Returns false, having deleted nothing, if the reaper
+    /// shut down while the delete waited for its turn. A panic in the
+    /// broker's delete is passed on to the run (the driver re-arms it).
+    async fn delete_locally(&self) -> bool {
+        if !C::DELETE_MAY_BLOCK {
+            self.entry.consumer.delete_locally();
+            return true;
+        }
+        let permit = tokio::select! {
+            biased;
+            () = self.shared.shutdown.cancelled() => return false,
+            permit = self.shared.local_deletes.acquire() => permit,
+        };
+        let Ok(_permit) = permit else {
+            return false; // closed: the reaper is gone
+        };
+        let consumer = Arc::clone(&self.entry.consumer);
+        match tokio::task::spawn_blocking(move || consumer.delete_locally()).await {
+            Ok(()) => true,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // The runtime shut down before the delete could start.
+            Err(_) => false,
+        }
+    }
+
+    /// The run stops because this replica no longer reaps the consumer for
+    /// inactivity (unregistered, or no longer its leader). An instance that
+    /// is still open although the metalayer removed or replaced its
+    /// assignment is nobody else's to clean up — the new leader has its own
+    /// instance, stopped by the apply path — so it is deleted here, as on the
+    /// forced path: its removal is committed. If the metalayer is not ready,
+    /// the check is re-armed rather than forgotten.
+    async fn let_go(&self, stopped: Outcome, proposals: u32) -> Finished {
+        let done = |outcome: Outcome| Finished { outcome, proposals };
+        if stopped == Outcome::StoppedShutdown {
+            return done(stopped);
+        }
+        let Some(current) = stale_open_instance(self.metalayer, self.entry) else {
+            return done(stopped);
+        };
+        if !self.metalayer.is_ready() {
+            return done(Outcome::rearmed(RearmReason::MetalayerUnavailable));
+        }
+        if !self.delete_locally().await {
+            return done(Outcome::StoppedShutdown);
+        }
+        match current {
+            None => done(Outcome::forced(AssignmentChange::Gone)),
+            Some(by) => done(Outcome::forced(AssignmentChange::Replaced { by })),
+        }
+    }
+}
+
+/// For a clustered instance still open whose assignment the metalayer no
+/// longer holds (`Some(None)`) or holds under another identity
+/// (`Some(Some(by))`): a stale instance, whoever leads the consumer. `None`
+/// for every other instance.
+pub(crate) fn stale_open_instance<M, C>(
+    metalayer: &M,
+    entry: &Entry<C>,
+) -> Option<Option<AssignmentId>>
+where
+    M: Metalayer<C::Key>,
+    C: Consumer,
+{
+    let consumer = entry.consumer.as_ref();
+    let held = consumer.assignment()?;
+    if consumer.is_closed() || !metalayer.is_clustered() {
+        return None;
+    }
+    match metalayer.assignment(consumer.key()) {
+        Some(current) if current.same_identity(held) => None,
+        current => Some(current),
     }
 }
 

@@ -9,7 +9,13 @@
 //!   allowed to make it ([`Outcome`] says which);
 //! - no silent return when the cluster or metalayer is not ready: a warning,
 //!   and the consumer's check is re-armed (no ghost consumers);
-//! - a closed consumer stops the retrying (no endless "not cleaned up");
+//! - a closed consumer stops the retrying once its assignment is gone (no
+//!   endless "not cleaned up"), and has its assignment reaped while it is
+//!   not; only a quit for the assignment's removal counts as the commit;
+//! - an instance left open after its assignment was removed is cleaned up
+//!   even once its replica no longer leads (no ghost after a step-down);
+//! - a local delete that may block runs on the blocking pool, bounded, never
+//!   on the driver;
 //! - assignments are compared by [`AssignmentId`], never by pointer or whole
 //!   value, and the delete proposal carries that identity (no ABA);
 //! - one pinned timer per waiting delete, reset rather than re-allocated, and
@@ -40,7 +46,7 @@ mod reaper;
 #[cfg(feature = "sim")]
 pub mod sim;
 
-pub use broker::{AssignmentId, Consumer, Metalayer, ProposeError};
+pub use broker::{AssignmentId, Consumer, Metalayer, ProposeError, QuitReason};
 pub use config::{next_backoff, Config};
 /// The compile-time check this crate puts on its own gated delete, for the
 /// broker's functions that delete what needs consensus (see lifecycle-macros).

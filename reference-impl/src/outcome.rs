@@ -13,11 +13,17 @@ pub enum Outcome {
     /// The metalayer committed the delete and its apply path stopped the
     /// consumer (its quit signal fired).
     DeletedByMetalayer,
+    /// The instance was already closed (not by the metalayer's delete) while
+    /// the metalayer still held its assignment: the reaper proposed deleting
+    /// the assignment and the metalayer removed it. Nothing was deleted
+    /// locally.
+    AssignmentDeletedAfterClose,
     /// The assignment was removed or replaced while this instance stayed open:
     /// it was deleted locally, with a warning.
     ForcedAfterAssignmentChange { change: AssignmentChange },
-    /// The consumer was already closed: nothing left to do (and no retrying
-    /// forever for a quit signal that will not come).
+    /// The consumer was already closed and the metalayer no longer holds its
+    /// assignment: nothing left to do (and no retrying forever for a quit
+    /// signal that will not come).
     StoppedConsumerClosed,
     /// The reaper is shutting down: nothing was deleted.
     StoppedShutdown,
@@ -91,6 +97,7 @@ impl Outcome {
         match self {
             Outcome::DeletedLocally { .. } => "deleted_locally",
             Outcome::DeletedByMetalayer => "deleted_by_metalayer",
+            Outcome::AssignmentDeletedAfterClose => "assignment_deleted_after_close",
             Outcome::ForcedAfterAssignmentChange { .. } => "forced_after_assignment_change",
             Outcome::StoppedConsumerClosed => "stopped_consumer_closed",
             Outcome::StoppedShutdown => "stopped_shutdown",
@@ -106,6 +113,7 @@ impl Outcome {
             self,
             Outcome::DeletedLocally { .. }
                 | Outcome::DeletedByMetalayer
+                | Outcome::AssignmentDeletedAfterClose
                 | Outcome::ForcedAfterAssignmentChange { .. }
         )
     }

@@ -73,6 +73,12 @@ pub struct Stats {
     pub deleted: u64,
     /// Delete proposals forwarded.
     pub proposals: u64,
+    /// Proposal slots taken from the pacer (one before every proposal; none
+    /// while the metalayer is not ready).
+    pub slots: u64,
+    /// Runs that had to wait (for a slot, a commit or a backoff) and became
+    /// tasks; the others finished in their first, inline poll.
+    pub spawned: u64,
     /// Warnings folded into summaries instead of logged one by one.
     pub folded_warnings: u64,
 }
@@ -107,6 +113,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) shutdown: CancellationToken,
     pub(crate) pacer: Pacer,
+    /// Turns for local deletes on the blocking pool (`max_local_deletes`).
+    pub(crate) local_deletes: tokio::sync::Semaphore,
     pub(crate) retry_warnings: WarningGate,
     pub(crate) unavailable_warnings: WarningGate,
     /// Stop tokens of the running gated deletes, by entry id, so unregistering
@@ -124,6 +132,8 @@ pub(crate) struct Shared {
     pub(crate) finished: AtomicU64,
     pub(crate) deleted: AtomicU64,
     pub(crate) proposals: AtomicU64,
+    pub(crate) slots: AtomicU64,
+    pub(crate) spawned: AtomicU64,
 }
 
 impl Shared {
@@ -168,6 +178,7 @@ where
             clock: Clock::start(),
             shutdown: CancellationToken::new(),
             pacer: Pacer::new(config.proposals_per_second, config.proposal_burst),
+            local_deletes: tokio::sync::Semaphore::new(config.max_local_deletes),
             retry_warnings: WarningGate::new(config.warnings_per_window, config.warning_window),
             unavailable_warnings: WarningGate::new(
                 config.warnings_per_window,
@@ -184,6 +195,8 @@ where
             finished: AtomicU64::new(0),
             deleted: AtomicU64::new(0),
             proposals: AtomicU64::new(0),
+            slots: AtomicU64::new(0),
+            spawned: AtomicU64::new(0),
         });
         let (commands, inbox) = mpsc::unbounded_channel();
         let driver = Driver::new(shared.clone(), metalayer, Arc::new(config), inbox, observer);
@@ -238,6 +251,8 @@ where
             finished: s.finished.load(Ordering::Relaxed),
             deleted: s.deleted.load(Ordering::Relaxed),
             proposals: s.proposals.load(Ordering::Relaxed),
+            slots: s.slots.load(Ordering::Relaxed),
+            spawned: s.spawned.load(Ordering::Relaxed),
             folded_warnings: s.retry_warnings.suppressed_total()
                 + s.unavailable_warnings.suppressed_total(),
         }

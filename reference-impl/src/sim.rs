@@ -34,7 +34,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{AssignmentId, Consumer, Metalayer, ProposeError};
+use crate::broker::{AssignmentId, Consumer, Metalayer, ProposeError, QuitReason};
 use crate::config::Config;
 use crate::outcome::{Outcome, Report};
 use crate::reaper::{Reaper, Tracked};
@@ -122,6 +122,13 @@ pub enum SimEvent {
         key: String,
         assignment: AssignmentId,
     },
+    /// The leader's instance stopped for a reason other than its removal
+    /// (an error, say): its quit fired with that reason.
+    StoppedForOtherReason {
+        key: String,
+        assignment: AssignmentId,
+        reason: QuitReason,
+    },
     LeaderMoved {
         key: String,
         from: usize,
@@ -189,6 +196,8 @@ pub struct SimConsumer {
     closed: AtomicBool,
     leader: AtomicBool,
     quit: CancellationToken,
+    /// Why it was stopped (set before `quit` fires).
+    quit_reason: Mutex<Option<QuitReason>>,
     cluster: Weak<SimCluster>,
 }
 
@@ -197,10 +206,22 @@ impl SimConsumer {
         self.node
     }
 
-    /// Stopped by the apply path (or the broker): closed, and quit fires.
-    fn stop(&self) {
+    /// Stopped by the apply path (or the broker): closed, and quit fires
+    /// with `reason` (the first reason given, if stopped twice).
+    fn stop(&self, reason: QuitReason) {
+        self.quit_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(reason);
         self.closed.store(true, Ordering::SeqCst);
         self.quit.cancel();
+    }
+
+    fn quit_reason(&self) -> QuitReason {
+        self.quit_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(QuitReason::Closed)
     }
 }
 
@@ -217,6 +238,8 @@ impl fmt::Debug for SimConsumer {
 
 impl Consumer for SimConsumer {
     type Key = String;
+    /// An in-memory delete (it only records the event and stops the instance).
+    const DELETE_MAY_BLOCK: bool = false;
 
     fn key(&self) -> &String {
         &self.key
@@ -234,15 +257,16 @@ impl Consumer for SimConsumer {
         self.leader.load(Ordering::SeqCst)
     }
 
-    fn quit(&self) -> impl std::future::Future<Output = ()> + Send + '_ {
-        self.quit.cancelled()
+    async fn quit(&self) -> QuitReason {
+        self.quit.cancelled().await;
+        self.quit_reason()
     }
 
     fn delete_locally(&self) {
         if let Some(cluster) = self.cluster.upgrade() {
             cluster.record_local_delete(self);
         }
-        self.stop();
+        self.stop(QuitReason::Closed);
     }
 }
 
@@ -336,7 +360,9 @@ struct State {
     threshold_ms: HashMap<AssignmentId, u64>,
     /// Assignments whose removal the metalayer committed.
     removed: HashSet<AssignmentId>,
-    /// Assignments closed without quit (left to the broker, not ghosts).
+    /// Assignments whose leader's instance was closed without quit or
+    /// stopped for another reason than its removal (their reaper must still
+    /// reap the assignment).
     closed_externally: HashSet<AssignmentId>,
     history: Vec<(u64, SimEvent)>,
     violations: Vec<String>,
@@ -514,13 +540,14 @@ impl SimCluster {
                     closed: AtomicBool::new(false),
                     leader: AtomicBool::new(node == leader),
                     quit: CancellationToken::new(),
+                    quit_reason: Mutex::new(None),
                     cluster: cluster.clone(),
                 })
             })
             .collect();
         for instance in &instances {
             if state.nodes[instance.node].reaper.is_none() {
-                instance.stop(); // that server is down
+                instance.stop(QuitReason::ServerShutdown); // that server is down
             }
         }
         state.instances.extend(instances.iter().cloned());
@@ -599,7 +626,10 @@ impl SimCluster {
             .leader
             .store(false, Ordering::SeqCst);
         managed.instances[to].leader.store(true, Ordering::SeqCst);
-        let closed = managed.instances[to].is_closed();
+        // A new leader registers its instance unless the metalayer stopped it:
+        // one closed some other way still has an assignment to reap.
+        let (current, closed) = (managed.current, managed.instances[to].is_closed());
+        let stopped_by_removal = closed && state.assignments.get(key) != Some(&current);
         if let Some(tracked) = state.nodes[from].tracked.remove(key) {
             tracked.unregister();
         }
@@ -611,7 +641,7 @@ impl SimCluster {
                 to,
             },
         );
-        if !closed {
+        if !stopped_by_removal {
             self.register_leader(&mut state, key);
         }
         true
@@ -728,6 +758,34 @@ impl SimCluster {
         true
     }
 
+    /// Stops the leader's instance for `reason` — not the metalayer's
+    /// removal: an error, the broker closing it, its replica shutting down —
+    /// while its assignment stays. Its quit fires with `reason`; the
+    /// assignment is still to be reaped. Returns whether there was an open
+    /// leader instance.
+    pub fn stop_for_other_reason(&self, key: &str, reason: QuitReason) -> bool {
+        let mut state = self.lock();
+        let Some((instance, assignment)) = state
+            .consumers
+            .get(key)
+            .map(|m| (m.instances[m.leader].clone(), m.current))
+            .filter(|(i, _)| !i.is_closed())
+        else {
+            return false;
+        };
+        instance.stop(reason);
+        state.closed_externally.insert(assignment);
+        self.push(
+            &mut state,
+            SimEvent::StoppedForOtherReason {
+                key: key.to_owned(),
+                assignment,
+                reason,
+            },
+        );
+        true
+    }
+
     fn stop_instances(
         &self,
         state: &mut State,
@@ -736,7 +794,7 @@ impl SimCluster {
     ) {
         for instance in instances {
             if Some(instance.node) != except && !instance.is_closed() {
-                instance.stop();
+                instance.stop(QuitReason::AssignmentRemoved);
                 let event = SimEvent::StoppedByApply {
                     key: instance.key.clone(),
                     assignment: instance
@@ -818,10 +876,13 @@ impl SimCluster {
                 ),
             );
         }
+        // Closed without its removal (`close_without_quit`), an instance's
+        // assignment is still to be reaped: proposing is right then.
         let closed = state
             .by_assignment
             .get(&assignment)
-            .is_some_and(|all| all.iter().any(|i| i.node == node && i.is_closed()));
+            .is_some_and(|all| all.iter().any(|i| i.node == node && i.is_closed()))
+            && !state.closed_externally.contains(&assignment);
         if closed {
             self.note(
                 &mut state,
@@ -931,7 +992,7 @@ impl SimCluster {
         state.nodes[node].tracked.clear();
         // A server going down stops its own instances (no delete).
         for instance in state.instances.iter().filter(|i| i.node == node) {
-            instance.stop();
+            instance.stop(QuitReason::ServerShutdown);
         }
         self.push(&mut state, SimEvent::NodeShutDown(node));
         let count = state.nodes.len();
@@ -1041,22 +1102,18 @@ impl SimCluster {
         let mut ghosts: Vec<String> = state
             .instances
             .iter()
-            .filter(|i| {
-                !i.is_closed()
-                    && !i
-                        .assignment
-                        .is_some_and(|a| state.closed_externally.contains(&a))
-            })
+            .filter(|i| !i.is_closed())
             .map(|i| format!("{} {:?} open on node {}", i.key, i.assignment, i.node))
             .collect();
         if state.clustered {
-            ghosts.extend(
-                state
-                    .assignments
-                    .iter()
-                    .filter(|(_, a)| !state.closed_externally.contains(*a))
-                    .map(|(key, a)| format!("{key} {a} still assigned")),
-            );
+            ghosts.extend(state.assignments.iter().map(|(key, a)| {
+                let closed = if state.closed_externally.contains(a) {
+                    " (its leader's instance closed without quit)"
+                } else {
+                    ""
+                };
+                format!("{key} {a} still assigned{closed}")
+            }));
         }
         ghosts.sort();
         ghosts
@@ -1087,6 +1144,14 @@ impl SimCluster {
             .iter()
             .filter(|i| Arc::strong_count(i) > 2 + usize::from(is_current(i)))
             .count()
+    }
+
+    /// The instance `node` made for `assignment` (also after a re-creation).
+    pub fn instance_of(&self, assignment: AssignmentId, node: usize) -> Option<Arc<SimConsumer>> {
+        self.lock()
+            .by_assignment
+            .get(&assignment)
+            .and_then(|all| all.iter().find(|i| i.node == node).cloned())
     }
 
     /// The current instance of `key` on `node`.

@@ -414,3 +414,113 @@ async fn without_etcd_a_node_starts_but_is_not_ready() {
     assert!(metalayer.fetch_assignment("c").await.is_err());
     metalayer.shutdown().await;
 }
+
+/// Issue 12, item 2: 100,000 assignments make a listing of over 20 MB, far
+/// past the gRPC client's 4 MiB decoding limit that an unpaginated listing
+/// hit at about 28,000 (the node then never became ready: with one page of
+/// everything this test fails, 0 listed after 20 s). Paged (1,000 keys a
+/// page, all at one revision), the node lists them all and is ready.
+#[tokio::test]
+async fn a_listing_past_the_grpc_limit_is_paged() {
+    const ASSIGNMENTS: usize = 100_000;
+    let _turn = TURN.lock().await;
+    let Some(cluster) = Cluster::find().await else {
+        return;
+    };
+    let options = EtcdOptions::new(cluster.endpoints.clone(), unique_prefix());
+    let admin = EtcdMetalayer::connect(options.clone(), std::sync::Arc::new(|_: &_| {}))
+        .await
+        .expect("connects");
+    let mut client = admin.client().clone();
+    // Fields other than the two the backend reads are the broker's own (and
+    // ignored): here they make each value a realistic size.
+    let value = format!(
+        "inactive_threshold_ms=3600000;leader={LEADER};note={}",
+        "x".repeat(100)
+    );
+    let keys: Vec<String> = (0..ASSIGNMENTS)
+        .map(|i| format!("{}ACC > ORDERS > c{i:06}", options.prefix))
+        .collect();
+    for batch in keys.chunks(100) {
+        let puts: Vec<etcd_client::TxnOp> = batch
+            .iter()
+            .map(|key| etcd_client::TxnOp::put(key.as_str(), value.as_str(), None))
+            .collect();
+        client
+            .txn(etcd_client::Txn::new().and_then(puts))
+            .await
+            .expect("writes a batch");
+    }
+    let created = std::sync::Arc::new(AtomicU64::new(0));
+    let count = created.clone();
+    let listener: quorum_reaper::node::Listener = std::sync::Arc::new(move |event: &_| {
+        if matches!(event, quorum_reaper::node::AssignmentEvent::Created { .. }) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let began = Instant::now();
+    let node = EtcdMetalayer::connect(options.clone(), listener)
+        .await
+        .expect("connects");
+    while !node.is_ready() {
+        assert!(
+            began.elapsed() < SETTLE,
+            "not ready after {SETTLE:?} with {ASSIGNMENTS} assignments ({} listed)",
+            created.load(Ordering::Relaxed)
+        );
+        sleep(Duration::from_millis(20)).await;
+    }
+    let ready_in = began.elapsed();
+    assert_eq!(created.load(Ordering::Relaxed), ASSIGNMENTS as u64);
+    let last = format!("ACC > ORDERS > c{:06}", ASSIGNMENTS - 1);
+    assert!(node.assignment(&last).is_some(), "the last page was listed");
+    let _ = writeln!(
+        std::io::stderr(),
+        "{ASSIGNMENTS} assignments listed and watched in {ready_in:?}"
+    );
+    node.shutdown().await;
+    admin.delete_all().await.expect("cleans up");
+    admin.shutdown().await;
+}
+
+/// Issue 12, item 2: a node that cannot list (no etcd) says why at every
+/// failed attempt — not only when readiness changes, which it never did from
+/// its initial "not ready" — and waits twice as long before each retry.
+/// Needs no etcd.
+#[tokio::test]
+async fn a_failing_listing_is_logged_with_its_cause_and_backs_off() {
+    let (logs, _guard) = support::Capture::install_up_to(tracing::Level::WARN, false);
+    let options = EtcdOptions {
+        connect_timeout: Duration::from_millis(100),
+        request_timeout: Duration::from_millis(100),
+        retry_interval: Duration::from_millis(100),
+        max_retry_interval: Duration::from_millis(400),
+        ..EtcdOptions::new(vec!["http://127.0.0.1:9".to_owned()], unique_prefix())
+    };
+    let metalayer = EtcdMetalayer::connect(options, std::sync::Arc::new(|_: &_| {}))
+        .await
+        .expect("connecting does not need etcd up");
+    sleep(Duration::from_secs(3)).await;
+    metalayer.shutdown().await;
+    let failures: Vec<support::Logged> = logs
+        .at(tracing::Level::WARN)
+        .into_iter()
+        .filter(|e| e.message.contains("could not list and watch"))
+        .collect();
+    assert!(failures.len() >= 3, "{:?}", logs.events());
+    assert!(
+        failures
+            .iter()
+            .all(|e| e.field("why").is_some_and(|w| w.contains("listing"))),
+        "{failures:?}"
+    );
+    let waits: Vec<&str> = failures
+        .iter()
+        .filter_map(|e| e.field("retry_in"))
+        .collect();
+    assert_eq!(waits[..3], ["100ms", "200ms", "400ms"], "{failures:?}");
+    assert!(
+        waits[3..].iter().all(|w| *w == "400ms"),
+        "capped: {waits:?}"
+    );
+}

@@ -21,6 +21,7 @@ fn config() -> Config {
         max_attempts: 10,
         unavailable_recheck: Duration::from_secs(10),
         max_in_flight: 2_000,
+        max_local_deletes: 16,
         proposals_per_second: 5_000,
         proposal_burst: 200,
         warnings_per_window: 10,

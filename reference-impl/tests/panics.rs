@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use quorum_reaper::{
     AssignmentId, Config, Consumer, LocalReason, Metalayer, Observer, Outcome, ProposeError,
-    Reaper, RearmReason, Report,
+    QuitReason, Reaper, RearmReason, Report,
 };
 use tokio::time::sleep;
 
@@ -38,7 +38,7 @@ impl Consumer for Flaky {
         true
     }
 
-    fn quit(&self) -> impl Future<Output = ()> + Send + '_ {
+    fn quit(&self) -> impl Future<Output = QuitReason> + Send + '_ {
         std::future::pending()
     }
 

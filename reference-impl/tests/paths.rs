@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quorum_reaper::sim::{Faults, ProposalFate, SimCluster, SimEvent, SimSetup};
-use quorum_reaper::{AssignmentChange, Consumer, LocalReason, Outcome, RearmReason};
+use quorum_reaper::{AssignmentChange, Consumer, LocalReason, Outcome, QuitReason, RearmReason};
 use support::{fast_config, Capture};
 use tokio::time::sleep;
 use tracing::Level;
@@ -282,15 +282,170 @@ async fn assignment_gone_while_waiting_forces_local_cleanup() {
     finish(&sim).await;
 }
 
+/// Issue 12, item 1 (seed 1162): the assignment is removed while the
+/// leader's instance misses it, then leadership moves before the threshold.
+/// The new leader's instance was stopped by the apply path (nothing to
+/// track); the old leader's stale instance must still be cleaned up by its
+/// own reaper, although it was unregistered on the step-down.
 #[tokio::test(start_paused = true)]
-async fn closed_consumer_stops_the_retries() {
+async fn stale_instance_is_cleaned_up_after_its_leadership_moved() {
+    let sim = cluster(3);
+    sim.create_consumer("c", THRESHOLD, 2);
+    sleep(THRESHOLD / 2).await;
+    assert!(sim.remove_assignment("c", true));
+    assert!(sim.move_leader("c", 1));
+    assert!(!sim.instance("c", 2).unwrap().is_closed(), "stale and open");
+    sleep(THRESHOLD).await;
+    assert_eq!(
+        sim.outcomes("c"),
+        [Outcome::ForcedAfterAssignmentChange {
+            change: AssignmentChange::Gone
+        }]
+    );
+    assert!(sim.instance("c", 2).unwrap().is_closed());
+    assert!(sim.ghosts().is_empty(), "{:?}", sim.ghosts());
+    finish(&sim).await;
+}
+
+/// The same while the metalayer is down when the stale entry comes up: it is
+/// re-armed, not forgotten, and deleted once the metalayer is back.
+#[tokio::test(start_paused = true)]
+async fn stale_instance_after_a_leadership_move_waits_out_an_outage() {
+    let sim = cluster(3);
+    sim.create_consumer("c", THRESHOLD, 2);
+    sleep(THRESHOLD / 2).await;
+    assert!(sim.remove_assignment("c", true));
+    assert!(sim.move_leader("c", 0));
+    sim.set_ready(false);
+    sleep(THRESHOLD * 2).await;
+    assert!(
+        !sim.instance("c", 2).unwrap().is_closed(),
+        "kept during the outage"
+    );
+    let outcomes = sim.outcomes("c");
+    assert!(!outcomes.is_empty(), "the stale instance was forgotten");
+    assert!(outcomes
+        .iter()
+        .all(|o| *o == Outcome::rearmed(RearmReason::MetalayerUnavailable)));
+    sim.set_ready(true);
+    sleep(THRESHOLD).await;
+    assert!(sim.instance("c", 2).unwrap().is_closed());
+    assert_eq!(
+        sim.outcomes("c").last(),
+        Some(&Outcome::forced(AssignmentChange::Gone))
+    );
+    assert!(sim.ghosts().is_empty(), "{:?}", sim.ghosts());
+    finish(&sim).await;
+}
+
+/// A leader's instance closed without its quit, then leadership moves away
+/// and back: the instance is registered again (its assignment still exists),
+/// and its assignment is reaped.
+#[tokio::test(start_paused = true)]
+async fn closed_instance_back_as_leader_has_its_assignment_reaped() {
+    let sim = cluster(2);
+    sim.create_consumer("c", THRESHOLD, 0);
+    assert!(sim.close_without_quit("c"));
+    assert!(sim.move_leader("c", 1));
+    assert!(sim.move_leader("c", 0));
+    sleep(THRESHOLD * 2).await;
+    assert_eq!(
+        sim.outcomes("c").last(),
+        Some(&Outcome::AssignmentDeletedAfterClose)
+    );
+    assert!(sim.ghosts().is_empty(), "{:?}", sim.ghosts());
+    finish(&sim).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn closed_consumer_with_its_assignment_alive_has_the_assignment_reaped() {
     let sim = cluster(1);
     sim.set_faults(lossy());
     sim.create_consumer("c", THRESHOLD, 0);
     sleep(THRESHOLD + Duration::from_millis(1500)).await;
     assert_eq!(proposal_times(&sim, "c").len(), 2);
-    // Closed, but its quit signal never fires (the review's edge case).
+    // Closed, but its quit signal never fires (the review's edge case): the
+    // assignment is still held, so the consumer is not gone yet.
     assert!(sim.close_without_quit("c"));
+    sleep(Duration::from_secs(60)).await;
+    // Still proposing, bounded per run (the simulation checks max_attempts)
+    // and with backoff between runs: no spinning.
+    let during = proposal_times(&sim, "c").len();
+    assert!((3..=14).contains(&during), "{during} proposals in 60 s");
+    sim.set_faults(Faults::default());
+    sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        sim.outcomes("c").last(),
+        Some(&Outcome::AssignmentDeletedAfterClose)
+    );
+    assert_eq!(sim.current_assignment("c"), None);
+    assert_eq!(
+        local_deletes(&sim, "c"),
+        0,
+        "a closed instance is not deleted again"
+    );
+    let after = proposal_times(&sim, "c").len();
+    sleep(Duration::from_secs(600)).await;
+    assert_eq!(
+        proposal_times(&sim, "c").len(),
+        after,
+        "proposed after the removal"
+    );
+    assert!(sim.ghosts().is_empty(), "{:?}", sim.ghosts());
+    finish(&sim).await;
+}
+
+/// Issue 12, item 5: only the metalayer's removal ends a waiting delete as
+/// `DeletedByMetalayer`. A quit for another reason (an error, a shutdown of
+/// this replica) while the assignment is still held is not a commit: the run
+/// goes on and reaps the assignment.
+#[tokio::test(start_paused = true)]
+async fn quit_for_another_reason_is_not_a_commit() {
+    for reason in [QuitReason::Closed, QuitReason::ServerShutdown] {
+        let sim = cluster(1);
+        sim.set_faults(lossy());
+        sim.create_consumer("c", THRESHOLD, 0);
+        sleep(THRESHOLD + Duration::from_millis(500)).await;
+        assert_eq!(proposal_times(&sim, "c").len(), 1, "one proposal, lost");
+        assert!(sim.stop_for_other_reason("c", reason));
+        sleep(Duration::from_millis(1)).await;
+        assert_eq!(sim.outcomes("c"), [], "{reason}: the quit ended the run");
+        sim.set_faults(Faults::default());
+        sleep(Duration::from_secs(10)).await;
+        assert_eq!(
+            sim.outcomes("c"),
+            [Outcome::AssignmentDeletedAfterClose],
+            "{reason}"
+        );
+        assert_eq!(sim.current_assignment("c"), None);
+        assert_eq!(local_deletes(&sim, "c"), 0);
+        assert!(sim.ghosts().is_empty(), "{:?}", sim.ghosts());
+        finish(&sim).await;
+    }
+}
+
+/// The apply path's quit still ends the run as deleted by the metalayer,
+/// with no proposal after it.
+#[tokio::test(start_paused = true)]
+async fn quit_for_the_removal_is_the_commit() {
+    let sim = cluster(3);
+    sim.create_consumer("c", THRESHOLD, 1);
+    sleep(THRESHOLD + Duration::from_secs(5)).await;
+    assert_eq!(sim.outcomes("c"), [Outcome::DeletedByMetalayer]);
+    assert_eq!(proposal_times(&sim, "c").len(), 1);
+    finish(&sim).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn closed_consumer_whose_assignment_is_gone_stops_the_retries() {
+    let sim = cluster(1);
+    sim.set_faults(lossy());
+    sim.create_consumer("c", THRESHOLD, 0);
+    sleep(THRESHOLD + Duration::from_millis(1500)).await;
+    assert_eq!(proposal_times(&sim, "c").len(), 2);
+    // Closed without its quit, and its assignment removed by someone else.
+    assert!(sim.close_without_quit("c"));
+    assert!(sim.remove_assignment("c", false));
     sleep(Duration::from_secs(600)).await;
     assert_eq!(sim.outcomes("c"), [Outcome::StoppedConsumerClosed]);
     assert_eq!(

@@ -287,3 +287,22 @@ async fn a_busy_consumer_is_never_proposed() {
     assert!(!run.proposed("c", c), "{}", run.dump());
     run.finish().await;
 }
+
+/// Issue 12, item 6: the cluster's journal keeps the latest
+/// `journal_events` events only (it used to grow without bound).
+#[tokio::test]
+async fn the_journal_is_bounded_by_the_setup() {
+    let mut setup = RaftSetup::new(NODES, support::fast_config());
+    setup.journal_events = 8;
+    let cluster = RaftCluster::start(setup).await.expect("starts");
+    for i in 0..10 {
+        cluster
+            .create_consumer(&format!("c{i}"), Duration::from_secs(3600))
+            .await
+            .expect("created");
+    }
+    // Ten creations applied on three nodes: more than eight events.
+    let events = cluster.journal().events();
+    assert_eq!(events.len(), 8, "{events:?}");
+    cluster.shutdown().await;
+}

@@ -25,6 +25,7 @@ fn config() -> Config {
         max_attempts: 8,
         unavailable_recheck: Duration::from_millis(500),
         max_in_flight: 1_000,
+        max_local_deletes: 16,
         proposals_per_second: 2_000,
         proposal_burst: 100,
         warnings_per_window: 3,

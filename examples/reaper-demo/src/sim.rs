@@ -22,6 +22,7 @@ fn config() -> Config {
         max_attempts: 8,
         unavailable_recheck: Duration::from_secs(5),
         max_in_flight: 1_000,
+        max_local_deletes: 16,
         proposals_per_second: 2_000,
         proposal_burst: 100,
         warnings_per_window: 3,
@@ -249,25 +250,37 @@ pub async fn play() -> bool {
 
     held &= act(
         "6. Closed, but the quit signal never fires (review: endless retry)",
-        "The retry loop sees the consumer is closed and stops instead of proposing forever.",
+        "The instance is closed but its assignment is still held: the reaper keeps proposing the assignment's delete (a few per run, then backoff), deletes nothing locally, and stops once the metalayer removed it.",
         3,
         true,
         Level::DEBUG,
         |sim| async move {
+            let key = "ACC > ORDERS > half-closed";
+            let proposals = |sim: &SimCluster| {
+                sim.history()
+                    .iter()
+                    .filter(|(_, e)| matches!(e, SimEvent::Proposed { .. }))
+                    .count()
+            };
             sim.set_faults(Faults {
                 drop_permille: 1000,
                 ..Faults::default()
             });
-            sim.create_consumer("ACC > ORDERS > half-closed", THRESHOLD, 0);
+            sim.create_consumer(key, THRESHOLD, 0);
             sleep(THRESHOLD + Duration::from_secs(3)).await;
-            sim.close_without_quit("ACC > ORDERS > half-closed");
+            sim.close_without_quit(key);
+            let at_close = proposals(&sim);
+            sleep(Duration::from_secs(60)).await;
+            let lost = proposals(&sim) - at_close;
+            sim.set_faults(Faults::default());
+            sleep(Duration::from_secs(60)).await;
+            let removed = sim.current_assignment(key).is_none();
+            let before = proposals(&sim);
             sleep(Duration::from_secs(120)).await;
-            let proposals = sim
-                .history()
-                .iter()
-                .filter(|(_, e)| matches!(e, SimEvent::Proposed { .. }))
-                .count();
-            println!("   => {proposals} proposals in total, none after the close");
+            println!(
+                "   => {at_close} proposals before the close, {lost} lost in the next minute; assignment removed: {removed}; proposals after that: {}",
+                proposals(&sim) - before
+            );
         },
     )
     .await;

@@ -50,8 +50,16 @@ pub struct EtcdOptions {
     pub request_timeout: Duration,
     /// How often a node checks that a quorum answers.
     pub probe_interval: Duration,
-    /// Wait before listing and watching again after the watch broke.
+    /// Wait before listing and watching again after the watch broke; it
+    /// doubles after each failed attempt up to `max_retry_interval`, and every
+    /// failure is logged with its cause.
     pub retry_interval: Duration,
+    pub max_retry_interval: Duration,
+    /// Keys per page of the listing (one range request per page, all at the
+    /// revision of the first): one response must stay below the gRPC
+    /// client's 4 MiB decoding limit, which an unpaginated listing passes at
+    /// about 28,000 assignments.
+    pub list_page_size: i64,
 }
 
 impl EtcdOptions {
@@ -64,6 +72,8 @@ impl EtcdOptions {
             request_timeout: Duration::from_secs(2),
             probe_interval: Duration::from_millis(250),
             retry_interval: Duration::from_millis(250),
+            max_retry_interval: Duration::from_secs(10),
+            list_page_size: 1000,
         }
     }
 
@@ -143,10 +153,14 @@ impl EtcdMetalayer {
         let mut background = JoinSet::new();
         background.spawn(sync::keep_in_sync(
             client.clone(),
-            options.prefix.clone(),
+            sync::Sync {
+                prefix: options.prefix.clone(),
+                request_timeout: options.request_timeout,
+                retry_interval: options.retry_interval,
+                max_retry_interval: options.max_retry_interval.max(options.retry_interval),
+                page_size: options.list_page_size.max(1),
+            },
             view.clone(),
-            options.request_timeout,
-            options.retry_interval,
             stop.clone(),
         ));
         background.spawn(sync::probe_quorum(

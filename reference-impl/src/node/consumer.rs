@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_util::sync::CancellationToken;
 
 use super::{ConsumerSpec, Journal, NodeEvent};
-use crate::broker::{AssignmentId, Consumer};
+use crate::broker::{AssignmentId, Consumer, QuitReason};
 
 /// A consumer instance on one node, created from one assignment.
 pub struct NodeConsumer {
@@ -17,6 +17,8 @@ pub struct NodeConsumer {
     closed: AtomicBool,
     leader: AtomicBool,
     quit: CancellationToken,
+    /// Why it was stopped; set once, before `quit` fires.
+    quit_reason: std::sync::OnceLock<QuitReason>,
     journal: Journal,
 }
 
@@ -37,6 +39,7 @@ impl NodeConsumer {
             closed: AtomicBool::new(false),
             leader: AtomicBool::new(leader),
             quit: CancellationToken::new(),
+            quit_reason: std::sync::OnceLock::new(),
             journal,
         }
     }
@@ -70,9 +73,10 @@ impl NodeConsumer {
         self.leader.store(leader, Ordering::SeqCst);
     }
 
-    /// Closes the instance and fires its quit signal. Returns whether it was
-    /// open until now.
-    pub(super) fn stop(&self) -> bool {
+    /// Closes the instance and fires its quit signal with `reason` (the
+    /// first one given). Returns whether it was open until now.
+    pub(super) fn stop(&self, reason: QuitReason) -> bool {
+        let _ = self.quit_reason.set(reason);
         let was_open = !self.closed.swap(true, Ordering::SeqCst);
         self.quit.cancel();
         was_open
@@ -92,6 +96,8 @@ impl fmt::Debug for NodeConsumer {
 
 impl Consumer for NodeConsumer {
     type Key = String;
+    /// An in-memory delete (it only records the event and stops the instance).
+    const DELETE_MAY_BLOCK: bool = false;
 
     fn key(&self) -> &String {
         &self.key
@@ -109,8 +115,12 @@ impl Consumer for NodeConsumer {
         self.is_leader_flag()
     }
 
-    fn quit(&self) -> impl std::future::Future<Output = ()> + Send + '_ {
-        self.quit.cancelled()
+    async fn quit(&self) -> QuitReason {
+        self.quit.cancelled().await;
+        self.quit_reason
+            .get()
+            .copied()
+            .unwrap_or(QuitReason::Closed)
     }
 
     fn delete_locally(&self) {
@@ -119,6 +129,6 @@ impl Consumer for NodeConsumer {
             key: self.key.clone(),
             assignment: self.assignment,
         });
-        self.stop();
+        self.stop(QuitReason::Closed);
     }
 }

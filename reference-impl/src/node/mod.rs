@@ -25,7 +25,7 @@ pub use consumer::NodeConsumer;
 pub use journal::{Journal, JournalHook, NodeEvent};
 pub use proposals::NodeMetalayer;
 
-use crate::broker::{AssignmentId, Metalayer};
+use crate::broker::{AssignmentId, Metalayer, QuitReason};
 use crate::config::Config;
 use crate::reaper::{Observer, Reaper, Stats, Tracked};
 
@@ -219,7 +219,9 @@ impl<M: Metalayer<String>> Node<M> {
         if instance.is_some() {
             state.instances.remove(key);
         }
-        let stopped = instance.as_ref().is_some_and(|c| c.stop());
+        let stopped = instance
+            .as_ref()
+            .is_some_and(|c| c.stop(QuitReason::AssignmentRemoved));
         self.journal.record(NodeEvent::Removed {
             node: self.id,
             key: key.to_owned(),
@@ -338,7 +340,7 @@ impl<M: Metalayer<String>> Node<M> {
         }
         let mut state = self.lock();
         for instance in state.instances.values() {
-            instance.stop();
+            instance.stop(QuitReason::ServerShutdown);
         }
         state.metalayer = None;
         self.journal.record(NodeEvent::NodeDown { node: self.id });

@@ -38,6 +38,10 @@ pub struct RaftSetup {
     pub write_timeout: Duration,
     /// Build a snapshot (and purge the log) after this many entries.
     pub snapshot_after: u64,
+    /// Events the nodes' shared journal keeps (the latest ones; its hook
+    /// still sees every one): bounded, so a long-running cluster's journal
+    /// does not grow without end.
+    pub journal_events: usize,
 }
 
 impl RaftSetup {
@@ -54,6 +58,7 @@ impl RaftSetup {
             proposal_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
             snapshot_after: 5000,
+            journal_events: 100_000,
         }
     }
 }
@@ -126,7 +131,7 @@ impl RaftCluster {
         .map_err(|e| start_error(&e))?;
         let config = Arc::new(config);
         let router = Arc::new(Router::default());
-        let journal = Journal::new();
+        let journal = Journal::bounded(setup.journal_events);
         let mut members = Vec::new();
         for index in 0..setup.nodes.max(1) {
             let id = index as u64;

@@ -55,6 +55,7 @@ pub fn suite_config() -> Config {
         max_attempts: 8,
         unavailable_recheck: Duration::from_millis(250),
         max_in_flight: 64,
+        max_local_deletes: 16,
         proposals_per_second: 1000,
         proposal_burst: 100,
         warnings_per_window: 5,

@@ -21,6 +21,7 @@ pub fn fast_config() -> Config {
         max_attempts: 6,
         unavailable_recheck: Duration::from_secs(2),
         max_in_flight: 64,
+        max_local_deletes: 16,
         proposals_per_second: 1000,
         proposal_burst: 100,
         warnings_per_window: 5,
