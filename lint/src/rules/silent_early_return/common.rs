@@ -32,17 +32,17 @@ pub enum Guard<'a> {
     If(&'a Expr),
     /// `let PAT = init else { .. return }`, `if let PAT = e {} else { return }`:
     /// the value that did not match.
-    Refuted(&'a Expr),
+    Refuted(&'a Expr, &'a Pat),
     /// `if let PAT = e { .. return }`: the value that matched.
     Matched(&'a Expr),
-    /// A `match` arm ending in the return: the scrutinee.
-    Arm(&'a Expr),
+    /// A `match` arm ending in the return: the scrutinee and the arm's pattern.
+    Arm(&'a Expr, &'a Pat),
 }
 
 impl<'a> Guard<'a> {
     pub fn expr(self) -> &'a Expr {
         match self {
-            Guard::If(e) | Guard::Refuted(e) | Guard::Matched(e) | Guard::Arm(e) => e,
+            Guard::If(e) | Guard::Refuted(e, _) | Guard::Matched(e) | Guard::Arm(e, _) => e,
         }
     }
 }
@@ -110,21 +110,31 @@ impl<'a> SilentExit<'a> {
         self.after(self.frames.len())
     }
 
-    /// Names bound inside the loop at `position` before the guard: its
-    /// pattern, and the `let`s of its body that ran before.
-    pub fn bound_in_loop(&self, position: usize) -> HashSet<String> {
+    /// The current item of the loop at `position` and what the loop body
+    /// derived from it before the guard: the names its pattern binds, then
+    /// each `let` whose value mentions one of those. A counter loop
+    /// (`for _ in 0..n`) has no item.
+    pub fn item_names(&self, cx: &Context<'a>, position: usize) -> HashSet<String> {
         let mut names = HashSet::new();
         if let Frame::Loop { bound, .. } = &self.frames[position] {
             names.extend(bound.iter().cloned());
         }
+        if names.is_empty() {
+            return names;
+        }
         for frame in &self.frames[position + 1..] {
             if let Frame::Block { stmts, index } = frame {
+                // The guard's own `let` binds only where it did not return.
                 for stmt in &stmts[..*index] {
                     if let Stmt::Local(local) = stmt {
-                        pattern_names(&local.pat, &mut names);
+                        let derived = local.init.as_ref().is_some_and(|init| {
+                            idents(cx, &init.expr).iter().any(|i| names.contains(i))
+                        });
+                        if derived {
+                            pattern_names(&local.pat, &mut names);
+                        }
                     }
                 }
-                // The guard's own `let` binds only where it did not return.
             }
         }
         names
@@ -262,7 +272,7 @@ impl<'a> Visit<'a> for ExitWalker<'_, 'a> {
     fn visit_local(&mut self, local: &'a Local) {
         if let Some(init) = &local.init {
             if let Some((_, diverge)) = &init.diverge {
-                self.branch(Guard::Refuted(&init.expr), diverge);
+                self.branch(Guard::Refuted(&init.expr, &local.pat), diverge);
             }
         }
         syn::visit::visit_local(self, local);
@@ -286,7 +296,10 @@ impl<'a> Visit<'a> for ExitWalker<'_, 'a> {
                         self.block_branch(Guard::Matched(&let_expr.expr), &expr_if.then_branch);
                         if let Some((_, else_branch)) = &expr_if.else_branch {
                             if !matches!(&**else_branch, Expr::If(_)) {
-                                self.branch(Guard::Refuted(&let_expr.expr), else_branch);
+                                self.branch(
+                                    Guard::Refuted(&let_expr.expr, &let_expr.pat),
+                                    else_branch,
+                                );
                             }
                         }
                     }
@@ -296,7 +309,9 @@ impl<'a> Visit<'a> for ExitWalker<'_, 'a> {
             }
             Expr::Match(expr_match) => {
                 for arm in &expr_match.arms {
-                    self.branch(Guard::Arm(&expr_match.expr), &arm.body);
+                    if arm.guard.is_none() {
+                        self.branch(Guard::Arm(&expr_match.expr, &arm.pat), &arm.body);
+                    }
                 }
                 syn::visit::visit_expr_match(self, expr_match);
             }
@@ -384,8 +399,8 @@ pub struct Call<'a> {
     pub expr: &'a Expr,
 }
 
-/// Every method and function call in `stmts` (macros included, closures and
-/// async blocks too: they run there), and the log macros.
+/// Every method and function call in `stmts` (macros and closures included,
+/// not async blocks), and whether any of it logs.
 pub fn calls<'a>(cx: &Context<'a>, stmts: &'a [Stmt]) -> (Vec<Call<'a>>, bool) {
     struct Calls<'c, 'a> {
         cx: &'c Context<'a>,
@@ -408,7 +423,11 @@ pub fn calls<'a>(cx: &Context<'a>, stmts: &'a [Stmt]) -> (Vec<Call<'a>>, bool) {
                 }
                 _ => {}
             }
-            syn::visit::visit_expr(self, expr);
+            // An async block runs later, elsewhere (a spawned task): its
+            // calls are not this code's.
+            if !matches!(expr, Expr::Async(_)) {
+                syn::visit::visit_expr(self, expr);
+            }
         }
         fn visit_macro(&mut self, mac: &'a Macro) {
             let name = macro_name(mac);
@@ -525,4 +544,28 @@ pub fn loop_body(expr: &Expr) -> &[Stmt] {
 /// Short source-like text for messages.
 pub fn text(node: &impl quote::ToTokens) -> String {
     crate::syntax::snippet(node, 60)
+}
+
+/// `None` or `Err(..)`: the pattern that holds when the value is absent.
+pub fn is_absent_pattern(pat: &Pat) -> bool {
+    match pat {
+        Pat::Ident(ident) => ident.ident == "None" && ident.subpat.is_none(),
+        Pat::Path(path) => last_segment(&path.path).as_deref() == Some("None"),
+        Pat::TupleStruct(tuple) => last_segment(&tuple.path).as_deref() == Some("Err"),
+        Pat::Paren(p) => is_absent_pattern(&p.pat),
+        _ => false,
+    }
+}
+
+/// `Some(..)`/`Ok(..)`: the pattern a let-else or `if let` refutes when
+/// the value is absent.
+pub fn is_present_pattern(pat: &Pat) -> bool {
+    match pat {
+        Pat::TupleStruct(tuple) => {
+            matches!(last_segment(&tuple.path).as_deref(), Some("Some" | "Ok"))
+        }
+        Pat::Reference(r) => is_present_pattern(&r.pat),
+        Pat::Paren(p) => is_present_pattern(&p.pat),
+        _ => false,
+    }
 }
