@@ -28,8 +28,8 @@ use syn::visit::Visit;
 use syn::{Expr, Macro, Stmt};
 
 use super::common::{
-    calls, idents, is_absent_pattern, is_present_pattern, loop_body, pattern_names, text, Frame,
-    Guard, LoopKind, SilentExit,
+    calls, idents, is_absent_pattern, is_plumbing, is_present_pattern, loop_body, pattern_names,
+    text, Frame, Guard, LoopKind, SilentExit,
 };
 use super::INFO;
 use crate::engine::Context;
@@ -129,33 +129,6 @@ fn sends<'a>(cx: &Context<'a>, expr: &'a Expr) -> bool {
     })
 }
 
-/// Constructors and conversions: no work of their own.
-fn is_plumbing(name: &str) -> bool {
-    matches!(
-        name,
-        "Ok" | "Some"
-            | "Err"
-            | "into"
-            | "from"
-            | "clone"
-            | "to_owned"
-            | "to_string"
-            | "len"
-            | "is_empty"
-            | "elapsed"
-            | "now"
-            | "default"
-            | "new"
-            | "unwrap"
-            | "expect"
-            | "as_ref"
-            | "as_mut"
-            | "map"
-            | "collect"
-            | "iter"
-    )
-}
-
 /// `let Some(..) = .. else`, a `None`/`Err` arm, `if let Some(..) = .. else`,
 /// `x.is_none()`, `x.is_err()`, `!x.is_some()`, `!map.contains_key(&k)`:
 /// the value is not there.
@@ -163,7 +136,7 @@ fn absence_test(guard: Guard<'_>) -> bool {
     match guard {
         Guard::Refuted(_, pat) => is_present_pattern(pat),
         Guard::Arm(_, pat) => is_absent_pattern(pat),
-        Guard::Matched(_) => false,
+        Guard::Matched(..) => false,
         Guard::If(cond) => absence_cond(cond),
     }
 }

@@ -34,7 +34,7 @@ pub enum Guard<'a> {
     /// the value that did not match.
     Refuted(&'a Expr, &'a Pat),
     /// `if let PAT = e { .. return }`: the value that matched.
-    Matched(&'a Expr),
+    Matched(&'a Expr, &'a Pat),
     /// A `match` arm ending in the return: the scrutinee and the arm's pattern.
     Arm(&'a Expr, &'a Pat),
 }
@@ -42,7 +42,7 @@ pub enum Guard<'a> {
 impl<'a> Guard<'a> {
     pub fn expr(self) -> &'a Expr {
         match self {
-            Guard::If(e) | Guard::Refuted(e, _) | Guard::Matched(e) | Guard::Arm(e, _) => e,
+            Guard::If(e) | Guard::Refuted(e, _) | Guard::Matched(e, _) | Guard::Arm(e, _) => e,
         }
     }
 }
@@ -293,7 +293,10 @@ impl<'a> Visit<'a> for ExitWalker<'_, 'a> {
             Expr::If(expr_if) => {
                 match &*expr_if.cond {
                     Expr::Let(let_expr) => {
-                        self.block_branch(Guard::Matched(&let_expr.expr), &expr_if.then_branch);
+                        self.block_branch(
+                            Guard::Matched(&let_expr.expr, &let_expr.pat),
+                            &expr_if.then_branch,
+                        );
                         if let Some((_, else_branch)) = &expr_if.else_branch {
                             if !matches!(&**else_branch, Expr::If(_)) {
                                 self.branch(
@@ -410,10 +413,12 @@ pub fn calls<'a>(cx: &Context<'a>, stmts: &'a [Stmt]) -> (Vec<Call<'a>>, bool) {
     impl<'a> Visit<'a> for Calls<'_, 'a> {
         fn visit_expr(&mut self, expr: &'a Expr) {
             match expr {
-                Expr::MethodCall(call) => self.out.push(Call {
-                    name: call.method.to_string(),
-                    expr,
-                }),
+                Expr::MethodCall(call) if !call.method.to_string().starts_with("spawn") => {
+                    self.out.push(Call {
+                        name: call.method.to_string(),
+                        expr,
+                    })
+                }
                 Expr::Call(call) => {
                     if let Expr::Path(path) = &*call.func {
                         if let Some(name) = last_segment(&path.path) {
@@ -422,6 +427,13 @@ pub fn calls<'a>(cx: &Context<'a>, stmts: &'a [Stmt]) -> (Vec<Call<'a>>, bool) {
                     }
                 }
                 _ => {}
+            }
+            // What a spawned thread or task runs is not this code's.
+            if let Some(name) = crate::syntax::callee_name(expr) {
+                if name.starts_with("spawn") {
+                    self.out.push(Call { name, expr });
+                    return;
+                }
             }
             // An async block runs later, elsewhere (a spawned task): its
             // calls are not this code's.
@@ -568,4 +580,69 @@ pub fn is_present_pattern(pat: &Pat) -> bool {
         Pat::Paren(p) => is_present_pattern(&p.pat),
         _ => false,
     }
+}
+
+/// Words that say the whole thing is stopping: a guard on them means
+/// "shutting down", a condition about everything, not something lost.
+pub fn mentions_shutdown(cx: &Context<'_>, expr: &Expr) -> bool {
+    idents(cx, expr).iter().any(|ident| {
+        snake_case(ident).split('_').any(|w| {
+            matches!(
+                w,
+                "shutdown"
+                    | "shutting"
+                    | "cancel"
+                    | "cancelled"
+                    | "canceled"
+                    | "stop"
+                    | "stopped"
+                    | "stopping"
+                    | "closed"
+                    | "closing"
+                    | "terminate"
+                    | "terminated"
+                    | "quit"
+                    | "exit"
+                    | "exiting"
+            )
+        })
+    })
+}
+
+/// A receive in the guard (`rx.try_recv()`, `rx.recv()`): failing, it says
+/// the channel closed, the sender side is gone.
+pub fn receives<'a>(cx: &Context<'a>, expr: &'a Expr) -> bool {
+    crate::syntax::any_expr(expr, cx.bodies, |e| {
+        matches!(e, Expr::MethodCall(call) if matches!(
+            call.method.to_string().as_str(),
+            "recv" | "try_recv" | "recv_timeout" | "blocking_recv" | "try_next"
+        ))
+    })
+}
+
+/// Constructors and conversions: no work of their own.
+pub fn is_plumbing(name: &str) -> bool {
+    matches!(
+        name,
+        "Ok" | "Some"
+            | "Err"
+            | "into"
+            | "from"
+            | "clone"
+            | "to_owned"
+            | "to_string"
+            | "len"
+            | "is_empty"
+            | "elapsed"
+            | "now"
+            | "default"
+            | "new"
+            | "unwrap"
+            | "expect"
+            | "as_ref"
+            | "as_mut"
+            | "map"
+            | "collect"
+            | "iter"
+    )
 }

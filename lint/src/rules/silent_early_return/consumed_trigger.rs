@@ -222,15 +222,30 @@ pub fn check_tick_not_rearmed<'a>(
     }) {
         return None;
     }
-    // Armed anywhere else in the file (on a role change, at start-up for
-    // every tick): somebody else brings it back.
-    let armed = rearm.to_token_stream().to_string();
+    // The tick it re-arms, named: `schedule_tick(PeerTick::Resync)`. A
+    // helper with no argument (`self.register_x_tick()`) hides which tick
+    // it is, and whether something else arms it.
+    let args: Vec<&Expr> = match crate::syntax::peel(rearm) {
+        Expr::MethodCall(call) => call.args.iter().collect(),
+        Expr::Call(call) => call.args.iter().collect(),
+        _ => Vec::new(),
+    };
+    let tick = args.iter().find_map(|arg| match arg {
+        Expr::Path(path) if path.path.segments.len() > 1 => {
+            Some(path.to_token_stream().to_string())
+        }
+        _ => None,
+    })?;
+    // Armed anywhere else in the file (on a role change, at start-up):
+    // somebody else brings it back. Dispatch arms (`PeerTick::X => ..`)
+    // are patterns, not uses.
     let elsewhere = cx.functions.iter().any(|other| {
         !std::ptr::eq(other.sig, function.sig)
-            && crate::syntax::any_expr(other.body, cx.bodies, |e| {
-                matches!(e, Expr::MethodCall(_) | Expr::Call(_))
-                    && e.to_token_stream().to_string() == armed
-            })
+            && crate::syntax::any_expr(
+                other.body,
+                cx.bodies,
+                |e| matches!(e, Expr::Path(p) if p.to_token_stream().to_string() == tick),
+            )
     });
     if elsewhere {
         return None;

@@ -20,7 +20,10 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Block, Expr, Stmt};
 
-use super::common::{calls, is_cleanup, jumps, loop_body, text, Call, Frame, Scope, SilentExit};
+use super::common::{
+    calls, is_cleanup, is_plumbing, is_present_pattern, jumps, loop_body, mentions_shutdown,
+    receives, text, Call, Frame, Guard, Scope, SilentExit,
+};
 use super::INFO;
 use crate::engine::Context;
 use crate::finding::Finding;
@@ -41,7 +44,18 @@ fn break_was_meant<'a>(
     scope: Scope<'a>,
     exit: &SilentExit<'a>,
 ) -> Option<Finding> {
-    let (branch_calls, _) = calls(cx, exit.branch);
+    let (branch_calls, logs) = calls(cx, exit.branch);
+    // A logged return is not silent; a return on success (`Ok(_) =>`,
+    // `if let Some(..)`) ends the work, it does not abandon it; shutting
+    // down or a closed channel stops everything on purpose.
+    let guard = exit.guard.expr();
+    let success = match exit.guard {
+        Guard::Arm(_, pat) | Guard::Matched(_, pat) => is_present_pattern(pat),
+        _ => false,
+    };
+    if logs || success || mentions_shutdown(cx, guard) || receives(cx, guard) {
+        return None;
+    }
     for (position, frame) in exit.loops() {
         let Frame::Loop { expr, label, .. } = frame else {
             continue;
@@ -49,10 +63,22 @@ fn break_was_meant<'a>(
         if !jumps(cx, loop_body(expr), label.as_deref()).breaks {
             continue;
         }
-        let after: Vec<Call<'a>> = exit
+        let all_after: Vec<Call<'a>> = exit
             .after(position)
             .into_iter()
             .flat_map(|stmts| calls(cx, stmts).0)
+            .collect();
+        // The branch runs part of what follows the loop itself: a
+        // hand-written exit path (flush the stats, finish the batch, then
+        // return), not a jump over it.
+        if all_after
+            .iter()
+            .any(|c| !is_plumbing(&c.name) && branch_calls.iter().any(|b| b.name == c.name))
+        {
+            continue;
+        }
+        let after: Vec<Call<'a>> = all_after
+            .into_iter()
             .filter(|c| is_cleanup(cx, &c.name))
             .collect();
         let skipped: Vec<&Call<'a>> = after
