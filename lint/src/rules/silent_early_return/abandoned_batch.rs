@@ -18,8 +18,9 @@
 //!   one item, and success is reported for all.
 //!
 //! Loops over a channel or a stream (`while let Some(m) = rx.recv().await`)
-//! are not batches, and a failed send (`tx.send(..).is_err()`) means the
-//! receiver is gone: a condition about the whole batch.
+//! are not batches, and a failed send (`tx.send(..).is_err()`) or spawn
+//! means the receiver is gone or the runtime is shutting down: conditions
+//! about the whole batch.
 
 use std::collections::HashSet;
 
@@ -119,13 +120,23 @@ fn is_awaited(expr: &Expr) -> bool {
             if matches!(call.method.to_string().as_str(), "recv" | "try_recv" | "recv_timeout" | "blocking_recv"))
 }
 
-/// A send in the guard: failing, it says the receiver is gone.
+/// A send or a spawn in the guard: failing, it says the receiver is gone or
+/// the runtime is shutting down, conditions about the whole batch.
 fn sends<'a>(cx: &Context<'a>, expr: &'a Expr) -> bool {
     crate::syntax::any_expr(expr, cx.bodies, |e| {
-        matches!(e, Expr::MethodCall(call) if matches!(
-            call.method.to_string().as_str(),
-            "send" | "try_send" | "send_async" | "send_timeout" | "blocking_send" | "unbounded_send" | "feed"
-        ))
+        crate::syntax::callee_name(e).is_some_and(|name| {
+            name.starts_with("spawn")
+                || matches!(
+                    name.as_str(),
+                    "send"
+                        | "try_send"
+                        | "send_async"
+                        | "send_timeout"
+                        | "blocking_send"
+                        | "unbounded_send"
+                        | "feed"
+                )
+        })
     })
 }
 
