@@ -32,36 +32,49 @@ declare_rule! {
     ///    releases, commits or flushes; the return jumps over that cleanup
     ///    (typically `return` where `break` was meant). Inside an async
     ///    block handed to `spawn`, the return ends the task, so the cleanup
-    ///    after its loop never runs. Also: a branch that records the same
-    ///    completion as the finishing path further down (`self.busy = None`)
-    ///    but returns before the removal from a shared set that path does.
+    ///    after its loop never runs. Also, outside loops: a branch that
+    ///    records the same completion as the finishing path further down
+    ///    (`self.busy = None`) but returns before the removal from a shared
+    ///    set that path does.
     /// 2. **Abandoned batch.** In a `for` or `while let` loop over items, a
-    ///    guard about the current item (it tests the item, or a value the
-    ///    loop derived from it) returns instead of skipping that item,
-    ///    dropping the rest of the batch — when the same loop's other guards
-    ///    `continue`, or work after the loop (a write, a commit, a send) is
-    ///    skipped, or the guard says there is nothing to do for this item
-    ///    (`let Some(..) = lookup(item) else`, `ids.is_empty()`,
-    ///    `has(&item)`). The branch must be a pure guard: one that did the
-    ///    item's work first is a finish.
+    ///    pure guard (the branch holds nothing but the return) about the
+    ///    current item — it tests the item, or a value the loop derived
+    ///    from it — returns instead of skipping that item, dropping the rest
+    ///    of the batch, when the loop itself says one item was meant:
+    ///    another guard of the same loop skips its item with `continue` on
+    ///    the same kind of absence test (`let Some(..) = f(item) else {
+    ///    continue }`, `if x.is_none() { continue }`), or the guard asks
+    ///    whether the item is already stored (`if store.has(&item)? {
+    ///    return Ok(()) }`) and the function does work after the loop (a
+    ///    write, a commit) that the return skips.
     /// 3. **Consumed one-shot trigger.** A function a one-shot timer, an
     ///    expiry or an inactivity check calls (by its name, a delete or
     ///    proposal in its body, or `#[quorum_gated_delete]`) returns without
     ///    logging, deleting or re-arming because the handle its delete goes
     ///    through is missing: the cluster, the metalayer, the raft group,
     ///    the leader, or the value it later calls the delete or proposal on.
-    ///    And a tick handler that re-arms its own one-shot tick at its end
-    ///    (`self.schedule_tick(..)`) but returns early without re-arming.
+    ///    And a tick handler (`on_*_tick`, `*_timer`, `*_timeout`) that
+    ///    re-arms its own tick by name at its end
+    ///    (`self.schedule_tick(Tick::Resync)`) but returns early on a
+    ///    condition without re-arming, when no other function of the file
+    ///    arms that tick and no other early return of the handler re-arms.
     ///
     /// It does not flag guard clauses that mean *nothing to do*: outside a
     /// loop, an entry that is absent, taken, looked up by key or chosen by
     /// the caller, a feature that is off or not configured, state not
-    /// initialised, shutting down or cancelled (plain boolean guards), a
-    /// return that tells the caller (`Err`, `None`, `false`, `?`, any
-    /// value). A function an interval or a ticker calls is run again by the
-    /// next tick, so a missing handle there is only reported when the return
-    /// leaves the loop that ticks. Loops over a channel or a stream (`while
-    /// let Some(m) = rx.recv().await`) are listeners, not batches.
+    /// initialised, a plain boolean guard; a return that tells the caller
+    /// (`Err`, `None`, `false`, `?`, any value). A function an interval or
+    /// a ticker calls is run again by the next tick, so a missing handle
+    /// there is only reported when the return leaves the loop that ticks.
+    /// In loops it leaves alone: a return whose branch logs (it is not
+    /// silent), a return on success (`Ok(_) =>`, `if let Some(..)`), a guard
+    /// about shutting down, cancellation or a closed channel, a failed send
+    /// or spawn (the receiver or the runtime is gone), a branch that runs
+    /// part of the after-loop path itself, validation and search loops
+    /// (a per-item guard with no sibling `continue` and no already-there
+    /// test), counter loops (`for _ in 0..n`), and loops over a channel or
+    /// a stream (`while let Some(m) = rx.recv().await`), which are
+    /// listeners, not batches.
     ///
     /// ## Why it is a bug
     ///
