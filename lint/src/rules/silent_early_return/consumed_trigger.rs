@@ -1,5 +1,20 @@
-//! `silent_early_return`: a lifecycle function gives up, because something it
-//! needs is missing, without telling anybody.
+//! Shape 3, consumed one-shot trigger: a function a one-shot timer, an
+//! expiry or an inactivity check calls returns while the thing it exists to
+//! remove stays alive, with no log and no re-arm.
+//!
+//! Two forms:
+//!
+//! - **Missing handle** (the review's `delete_not_active`): a lifecycle
+//!   function gives up because the handle its delete goes through — the
+//!   cluster, the metalayer, the raft group, the leader, or whatever value
+//!   it later calls the delete or the proposal on — is absent right now.
+//!   Absences that mean "nothing to do" (already taken, looked up by key,
+//!   feature off, chosen by the caller, the very thing it tears down) are
+//!   left alone, and so are functions an interval runs (the next tick
+//!   retries) unless the return leaves the loop that ticks.
+//! - **Tick not re-armed**: a tick handler that re-arms its own one-shot tick
+//!   at its end (`self.schedule_tick(..)`) returns early on a condition,
+//!   without re-arming: the tick is spent and nothing schedules it again.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,132 +23,243 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Arm, Block, Expr, ExprIf, ExprMatch, ExprReturn, Local, Macro, Pat, Stmt};
 
+use super::common::{calls, Frame, Guard, SilentExit};
+use super::INFO;
 use crate::engine::Context;
 use crate::finding::Finding;
 use crate::macro_bodies::{walk_macro, MacroBody};
-use crate::prefilter::{Needs, Trigger::*};
 use crate::syntax::{
     callee_name, has_quorum_gated_delete, last_segment, macro_name, snake_case, FnUnit,
 };
-use crate::vocabulary::Word;
 
-declare_rule! {
-    /// ## What it flags
-    ///
-    /// In a lifecycle function (its name or body is about
-    /// delete/reap/expire/inactive/cleanup/evict/remove/purge/stop, or it is
-    /// annotated `#[quorum_gated_delete]`), an early `return;` or
-    /// `return Ok(())` taken because a value the function needs is absent,
-    /// when the returning branch neither logs, deletes, nor re-arms the check.
-    /// The guards it recognises, inside `select!` handlers too:
-    ///
-    /// - `let Some(cc) = self.cluster() else { return };` (and `Ok(..)`);
-    /// - `None => return`, `Err(_) => return`, or a `_` arm beside `Some(..)`/`Ok(..)`;
-    /// - `if let Some(..) = .. { .. } else { return; }` and `if let None = .. { return; }`;
-    /// - `if meta.is_none() { return; }`, `if cc.is_none() || meta.is_none() { return }`,
-    ///   `is_err()`, `!x.is_some()`, `x == None`. In `a || b` one absence test
-    ///   is enough (the return is taken whenever it holds); in `a && b` every
-    ///   operand must be one.
-    ///
-    /// It says nothing when the branch logs first (tracing/log macros,
-    /// `eprintln!`, log-like methods such as `self.warnf(..)`), deletes, or
-    /// re-arms (`schedule_*`, `rearm`, `requeue`, `reset*`), or when the guard
-    /// itself does, or when a delete or re-arm ran unconditionally earlier in
-    /// the function. A log earlier in the function does not count: it does
-    /// not say why the function gave up.
-    ///
-    /// To stay quiet on the idempotency guards that fill `stop`/`remove`/
-    /// `cleanup` functions in real code, it deliberately does **not** flag:
-    ///
-    /// - plain boolean guards: `if self.closed { return; }`,
-    ///   `if self.is_stopped() { return }` (already done),
-    ///   `if !self.is_leader() { return; }` (the next leader re-arms),
-    ///   `if consumers.is_empty() { return; }` (nothing to do). Only an absent
-    ///   value is a missing dependency;
-    /// - absences that mean the work is already done or was never there: a
-    ///   value taken, removed, popped, drained, received or upgraded from a
-    ///   `Weak`; an entry looked up by key (`get(&key)`, `find(..)`) or by one
-    ///   of the function's parameters; an `Option` parameter (the caller chose
-    ///   it); the very thing the function tears down (`if self.task.is_none()
-    ///   { return }` before `self.task.take().unwrap().abort()`); an unset
-    ///   setting (`idle_timeout`, `ttl`, `config.*`: the feature is off); a
-    ///   poisoned lock; a state-machine pattern (`let State::Open { .. } = ..`);
-    /// - functions that set a check up rather than run it (`spawn_*`,
-    ///   `start_*`, `schedule_*`, `reset_*`, `set_*`, ...), unless they delete
-    ///   or carry `#[quorum_gated_delete]`; and `#[test]` functions;
-    /// - returns that tell the caller: `return Err(..)`, `?`, `return None`,
-    ///   `return false`, `return Ok(false)`, any non-unit value;
-    /// - a `return` that skips no code (at the tail of the function), and
-    ///   returns inside closures and async blocks, which leave the closure,
-    ///   not the function.
-    ///
-    /// ## Why it is a bug
-    ///
-    /// A lifecycle function usually runs once per trigger: an inactivity timer
-    /// fires, a lease expires, a reaper visits the entry. If it bails out
-    /// because the cluster handle or the metalayer is not there *right now*,
-    /// the consumer is neither deleted nor scheduled for another look: it stays
-    /// alive as a ghost, the timer that called the function has already been
-    /// consumed and will not fire again, and with no log line the operator has
-    /// nothing to go on until a restart.
-    ///
-    /// ## Example
-    ///
-    /// ```rust,ignore
-    /// fn delete_not_active(&self) {
-    ///     let Some(cc) = self.server.cluster() else { return };
-    ///     let Some(meta) = cc.meta() else { return };
-    ///     meta.forward_proposal(self.delete_proposal());
-    /// }
-    /// ```
-    ///
-    /// ## Fix
-    ///
-    /// Say why the function gives up, and make sure somebody retries: re-arm
-    /// the check, or delete locally when that is safe.
-    ///
-    /// ```rust,ignore
-    /// fn delete_not_active(&self) {
-    ///     let Some(cc) = self.server.cluster() else {
-    ///         tracing::warn!(consumer = %self.key(), "no cluster yet, will retry inactivity check");
-    ///         self.schedule_inactivity_check(RETRY_DELAY);
-    ///         return;
-    ///     };
-    ///     // ...
-    /// }
-    /// ```
-    INFO = "silent_early_return", Warn,
-    "a lifecycle function returns early, when something it needs is missing, without logging, deleting or re-arming"
-}
+/// Names of the handles a replicated delete goes through.
+const HANDLE_WORDS: &[&str] = &[
+    "cluster",
+    "cc",
+    "meta",
+    "metalayer",
+    "raft",
+    "leader",
+    "consensus",
+    "quorum",
+    "coordinator",
+];
 
-/// A `return` with nothing or `()`/`Ok(())` to return (all the rule
-/// reports), in a function that is lifecycle by its name, by a delete or
-/// proposal in its body, or by `#[quorum_gated_delete]`.
-pub const NEEDS: Needs = Needs(&[
-    &[Regex(
-        r"\breturn\s*(?:[;},)\]]|\(\s*\)|Ok\s*(?:::\s*<[^>]*>\s*)?\(\s*\(\s*\)\s*\))",
-    )],
-    &[
-        Vocabulary(Word::Lifecycle),
-        Vocabulary(Word::Delete),
-        Vocabulary(Word::Propose),
-        Word("quorum_gated_delete"),
-    ],
-]);
-
-pub fn check(cx: &Context<'_>, findings: &mut Vec<Finding>) {
+/// The missing-handle form, over every function of the file.
+pub fn check_missing_handles(
+    cx: &Context<'_>,
+    findings: &mut Vec<Finding>,
+    reported: &mut HashSet<usize>,
+) {
     let mut owners = None;
+    let mut periodic = None;
     for function in &cx.functions {
         let guards = silent_guards(cx, function);
         if guards.is_empty() || !is_lifecycle_action(cx, function) {
             continue;
         }
+        let periodic = periodic.get_or_insert_with(|| interval_driven(cx));
+        let by_interval = periodic.contains(&function.name().to_string())
+            || is_periodic_name(&function.name().to_string());
         let owners = owners.get_or_insert_with(|| impl_owners(cx.file));
         let subject = Subject::of(cx, function, owners);
-        for guard in guards {
+        for mut guard in guards {
+            // A function an interval runs is run again by the next tick,
+            // unless the return leaves the loop that ticks.
+            if by_interval && !guard.leaves_loop {
+                continue;
+            }
+            guard
+                .needed
+                .retain(|needed| is_handle(cx, function, &needed.name));
+            if guard.needed.is_empty() {
+                continue;
+            }
+            reported.insert(guard.ret as *const ExprReturn as usize);
             findings.push(report(&subject, &guard));
         }
     }
+}
+
+/// Whether a missing value is a handle the function deletes through: named
+/// like one (`cluster`, `meta_leader`, `raft`), or the receiver of a delete
+/// or a proposal later in the function (`store.remove_consumer(k)`).
+fn is_handle(cx: &Context<'_>, function: &FnUnit<'_>, name: &str) -> bool {
+    let snake = snake_case(name);
+    if snake.split('_').any(|w| HANDLE_WORDS.contains(&w)) {
+        return true;
+    }
+    crate::syntax::any_expr(function.body, cx.bodies, |expr| match expr {
+        Expr::MethodCall(call) => {
+            let method = call.method.to_string();
+            (cx.vocabulary.is_delete(&method) || cx.vocabulary.is_propose(&method))
+                && root_name(&call.receiver).as_deref() == Some(name)
+        }
+        _ => false,
+    })
+}
+
+/// `store` in `store.as_ref().unwrap()`, `self.store` in `self.store.x()`.
+fn root_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Path(path) => path.path.get_ident().map(|i| i.to_string()),
+        Expr::MethodCall(call) if is_passthrough(&call.method.to_string()) => {
+            root_name(&call.receiver)
+        }
+        Expr::Field(field) => match &field.member {
+            syn::Member::Named(name) if matches!(&*field.base, Expr::Path(p) if p.path.is_ident("self")) => {
+                Some(name.to_string())
+            }
+            _ => None,
+        },
+        Expr::Reference(r) => root_name(&r.expr),
+        Expr::Paren(p) => root_name(&p.expr),
+        _ => None,
+    }
+}
+
+/// `on_tick`, `run_periodic_gc`, `heartbeat`: run again and again by name.
+fn is_periodic_name(name: &str) -> bool {
+    snake_case(name).split('_').any(|w| {
+        matches!(
+            w,
+            "tick" | "ticker" | "periodic" | "interval" | "heartbeat" | "sweep" | "scan"
+        )
+    })
+}
+
+/// The functions this file calls from a loop that waits on an interval or
+/// a ticker: each tick runs them again.
+fn interval_driven(cx: &Context<'_>) -> HashSet<String> {
+    struct Loops<'c, 'a> {
+        cx: &'c Context<'a>,
+        out: HashSet<String>,
+    }
+    impl<'a> Visit<'a> for Loops<'_, 'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if matches!(expr, Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_)) {
+                let ids = super::common::idents(self.cx, expr);
+                if ids.iter().any(|i| {
+                    let s = snake_case(i);
+                    s.split('_')
+                        .any(|w| matches!(w, "tick" | "ticker" | "interval"))
+                }) {
+                    crate::syntax::any_expr(expr, self.cx.bodies, |e| {
+                        if let Some(name) = callee_name(e) {
+                            self.out.insert(name);
+                        }
+                        false
+                    });
+                }
+            }
+            syn::visit::visit_expr(self, expr);
+        }
+        fn visit_macro(&mut self, mac: &'a Macro) {
+            walk_macro(self, self.cx.bodies, mac);
+        }
+    }
+    let mut loops = Loops {
+        cx,
+        out: HashSet::new(),
+    };
+    loops.visit_file(cx.file);
+    loops.out
+}
+
+/// `schedule_tick`, `register(Tick::X)`, `rearm`: in a tick handler, a call
+/// that arms the next tick.
+fn is_rearm_call(cx: &Context<'_>, name: &str) -> bool {
+    let snake = snake_case(name);
+    cx.vocabulary.is_rearm(name)
+        || ["register", "schedule", "arm", "rearm", "reschedule"]
+            .iter()
+            .any(|verb| snake == *verb || snake.starts_with(&format!("{verb}_")))
+}
+
+/// The tick-not-re-armed form: `function` ends by re-arming its own tick,
+/// and `exit`, a top-level guard before that, does not.
+pub fn check_tick_not_rearmed<'a>(
+    cx: &Context<'a>,
+    function: &FnUnit<'a>,
+    exit: &SilentExit<'a>,
+    siblings: &[SilentExit<'a>],
+) -> Option<Finding> {
+    let name = function.name().to_string();
+    let snake = snake_case(&name);
+    if !snake
+        .split('_')
+        .any(|w| matches!(w, "tick" | "timer" | "timeout"))
+    {
+        return None;
+    }
+    // The guard is a statement of the function's own block.
+    let [Frame::Block { stmts, .. }] = exit.frames.as_slice() else {
+        return None;
+    };
+    if !matches!(exit.guard, Guard::If(_)) {
+        return None;
+    }
+    let rearm = match stmts.last()? {
+        Stmt::Expr(expr, _) => Some(expr),
+        _ => None,
+    }?;
+    let rearm_name = callee_name(crate::syntax::peel(rearm))?;
+    if !is_rearm_call(cx, &rearm_name) {
+        return None;
+    }
+    let (branch_calls, logs) = calls(cx, exit.branch);
+    if logs || branch_calls.iter().any(|c| is_rearm_call(cx, &c.name)) {
+        return None;
+    }
+    // Another early return re-arms: the handler already chooses which of
+    // its paths keep the tick, and this one ends it on purpose.
+    if siblings.iter().any(|other| {
+        !std::ptr::eq(other.ret, exit.ret)
+            && calls(cx, other.branch)
+                .0
+                .iter()
+                .any(|c| is_rearm_call(cx, &c.name))
+    }) {
+        return None;
+    }
+    // The tick it re-arms, named: `schedule_tick(PeerTick::Resync)`. A
+    // helper with no argument (`self.register_x_tick()`) hides which tick
+    // it is, and whether something else arms it.
+    let args: Vec<&Expr> = match crate::syntax::peel(rearm) {
+        Expr::MethodCall(call) => call.args.iter().collect(),
+        Expr::Call(call) => call.args.iter().collect(),
+        _ => Vec::new(),
+    };
+    let tick = args.iter().find_map(|arg| match arg {
+        Expr::Path(path) if path.path.segments.len() > 1 => {
+            Some(path.to_token_stream().to_string())
+        }
+        _ => None,
+    })?;
+    // Armed anywhere else in the file (on a role change, at start-up):
+    // somebody else brings it back. Dispatch arms (`PeerTick::X => ..`)
+    // are patterns, not uses.
+    let elsewhere = cx.functions.iter().any(|other| {
+        !std::ptr::eq(other.sig, function.sig)
+            && crate::syntax::any_expr(
+                other.body,
+                cx.bodies,
+                |e| matches!(e, Expr::Path(p) if p.to_token_stream().to_string() == tick),
+            )
+    });
+    if elsewhere {
+        return None;
+    }
+    let message = format!(
+        "`{name}` re-arms its one-shot tick at its end (`{}`), but returns here without re-arming or logging: the tick that called it is spent, and nothing schedules it again, so the work it keeps retrying stops for good",
+        super::common::text(rearm)
+    );
+    let help = "re-arm the tick on this path too when the condition is temporary (a role, a pending operation); return without re-arming only when the work is finished"
+        .to_string();
+    Some(
+        Finding::new(&INFO, exit.ret.span(), message, help)
+            .with_label(rearm.span(), "the normal path re-arms the tick here"),
+    )
 }
 
 /// A lifecycle function that performs the action rather than setting it up.
