@@ -370,6 +370,8 @@ const EXCLUSIVE_WORDS: &[&str] = &[
     "or_insert",
     "or_insert_with",
     "or_default",
+    // `if let Some(cur) = map.get(&k) { join cur } else { map.insert(k, ..) }`
+    "get",
 ];
 
 /// A statement `map.insert(k, v);` (or `let _ = map.insert(..);`): an insert
