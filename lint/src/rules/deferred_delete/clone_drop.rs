@@ -2,9 +2,13 @@
 //!
 //! The bug: `Drop` runs once per value and a `Clone` type has one value per
 //! clone. When its `Drop` removes a file or a directory, calls a delete on a
-//! remote object or a registration, or takes its own key out of a map, the
-//! first clone to drop deletes what every other clone still holds and uses
-//! (a `#[derive(Clone)]` temp-dir owner whose every copy removes the dir).
+//! remote object or a registration, takes its own key out of a map, or
+//! aborts the task its clones share (`self.task.abort()`), the first clone to
+//! drop deletes what every other clone still holds and uses (a
+//! `#[derive(Clone)]` temp-dir owner whose every copy removes the dir; a
+//! client handle whose every copy aborts the one connection task). A manual
+//! `impl Clone` that copies the path and duplicates the open handle
+//! (`file.try_clone().unwrap()`) shares the file just the same.
 //!
 //! Look-alikes that are fine: a `Drop` that checks it is the last owner
 //! (`Arc::strong_count`, `Arc::into_inner`/`get_mut`/`try_unwrap`, a
@@ -30,7 +34,7 @@ const FS_REMOVES: &[&str] = &["remove_file", "remove_dir", "remove_dir_all"];
 
 /// Calls and words of a last-owner check (`Arc::strong_count(&self.inner) == 1`,
 /// `Arc::get_mut`, `refs.fetch_sub(1, ..) == 1`) or an owner flag.
-const LAST_OWNER_WORDS: &[&str] = &[
+pub(super) const LAST_OWNER_WORDS: &[&str] = &[
     "strong_count",
     "weak_count",
     "into_inner",
@@ -42,6 +46,7 @@ const LAST_OWNER_WORDS: &[&str] = &[
     "count",
     "refcount",
     "refs",
+    "rc",
     "owned",
     "owner",
     "owns",
@@ -73,6 +78,17 @@ pub(super) fn check(
         };
         let words = words_of(drop.body);
         if words.iter().any(|w| LAST_OWNER_WORDS.contains(&w.as_str())) {
+            // The one last-owner check that is itself the bug: a count read
+            // while this handle still holds its reference.
+            if let Some(check) = super::racy_last_owner::only_check(drop.body, &words) {
+                out.push(super::racy_last_owner::report(
+                    &drop.type_name,
+                    &site,
+                    check,
+                    clone_span,
+                ));
+                reported.push(drop.type_name.clone());
+            }
             continue;
         }
         out.push(report(&drop.type_name, &site, clone_span));
@@ -86,6 +102,8 @@ pub(super) enum What {
     Path,
     Delete,
     OwnKey,
+    /// `self.task.abort()`: the task every clone shares.
+    Abort,
 }
 
 pub(super) struct Site {
@@ -112,6 +130,8 @@ fn shared_delete(cx: &Context<'_>, drop: &DropImpl<'_>) -> Option<Site> {
                     Some(What::Delete)
                 } else if removes_own_key(e) {
                     Some(What::OwnKey)
+                } else if aborts_own_task(e) {
+                    Some(What::Abort)
                 } else {
                     None
                 };
@@ -150,6 +170,13 @@ pub(super) fn removes_own_key(e: &Expr) -> bool {
     self_field(&m.receiver).as_deref() != Some(key.as_str())
 }
 
+/// `self.poll_task.abort()`: a task (an `AbortHandle`, a `JoinHandle`
+/// behind an `Arc`) held in a field, which every clone of the value holds.
+fn aborts_own_task(e: &Expr) -> bool {
+    let Expr::MethodCall(m) = e else { return false };
+    m.method == "abort" && m.args.is_empty() && self_field(&m.receiver).is_some()
+}
+
 /// `self.name` (through `&`, `.clone()`, `.as_str()` ..): the field's name.
 pub(super) fn self_field(expr: &Expr) -> Option<String> {
     match peel(expr) {
@@ -166,19 +193,20 @@ pub(super) fn self_field(expr: &Expr) -> Option<String> {
 
 fn report(type_name: &str, site: &Site, clone_span: Span) -> Finding {
     let name = &site.name;
-    let held = match site.what {
-        What::Path => "the file or directory",
-        What::Delete => "the resource",
-        What::OwnKey => "the entry",
+    let (verb, held) = match site.what {
+        What::Path => ("deletes", "the file or directory"),
+        What::Delete => ("deletes", "the resource"),
+        What::OwnKey => ("deletes", "the entry"),
+        What::Abort => ("aborts", "the task"),
     };
     let message = format!(
         "`{type_name}` is `Clone` and its `Drop` calls `{name}` with no last-owner check: \
-         the first clone to drop deletes {held} that every other clone of it still holds and uses"
+         the first clone to drop {verb} {held} that every other clone of it still holds and uses"
     );
     let help = format!(
-        "keep what `{type_name}` deletes in an `Arc<Inner>` and move the `Drop` to `Inner` (the \
-         last owner deletes it), or check `Arc::strong_count`/an owner flag before calling \
-         `{name}`; or do not make `{type_name}` `Clone`"
+        "keep what `{type_name}` {verb} in an `Arc<Inner>` and move the `Drop` to `Inner` (the \
+         last owner runs it, exactly once), or decide with `Arc::into_inner`/an owner flag \
+         before calling `{name}`; or do not make `{type_name}` `Clone`"
     );
     Finding::new(&super::INFO, site.span, message, help)
         .with_label(clone_span, "`Clone` here: every clone runs the same `Drop`")

@@ -1,7 +1,7 @@
 //! `deferred_delete`: a delete that runs when something goes out of scope,
 //! not when the system decided to delete.
 //!
-//! Four shapes, one file each:
+//! Six shapes, one file each:
 //! - [`scope_exit`]: a guard, `defer!` or deleting local that runs its delete
 //!   on every exit from a function's scope;
 //! - [`own_subject`]: in a function that proposes to the consensus layer, such
@@ -10,7 +10,11 @@
 //! - [`clone_drop`]: a `Drop` on a `Clone` type that deletes what every clone
 //!   shares, with no last-owner check;
 //! - [`stale_drop`]: a `Drop` that removes a name-keyed entry from a shared
-//!   map without checking that the entry is still its own.
+//!   map without checking that the entry is still its own;
+//! - [`racy_last_owner`]: a `Drop` on a `Clone` type whose only last-owner
+//!   check is `Arc::strong_count` (found by `clone_drop`, decided there);
+//! - [`armed_early`]: a `Drop` that undoes a registration when a field is
+//!   set, and a method that sets the field before the fallible registration.
 
 use std::collections::HashMap;
 
@@ -24,8 +28,10 @@ use crate::finding::Finding;
 use crate::prefilter::{Needs, Trigger::*};
 use crate::syntax::{is_cfg_test, last_segment};
 
+mod armed_early;
 mod clone_drop;
 mod own_subject;
+mod racy_last_owner;
 mod scope_exit;
 mod stale_drop;
 
@@ -33,7 +39,7 @@ declare_rule! {
     /// ## What it flags
     ///
     /// A delete that runs because a value went out of scope, not because the
-    /// system decided to delete. Four shapes:
+    /// system decided to delete. Six shapes:
     ///
     /// 1. **A delete registered to run when the scope ends**, so that it runs
     ///    on *every* exit path: the Rust form of Go's `defer o.delete()`.
@@ -71,10 +77,12 @@ declare_rule! {
     ///    guard). Without a proposal in the function, a `map.remove` in a guard
     ///    is ordinary cleanup and is not flagged.
     /// 3. **A `Drop` on a `Clone` type that deletes what the clones share**:
-    ///    `#[derive(Clone)]` (or an `impl Clone` that only clones its fields)
-    ///    on a type whose `Drop` removes a file or directory (`remove_file`,
+    ///    `#[derive(Clone)]` (or an `impl Clone` that only clones its fields or
+    ///    duplicates their handles, `file.try_clone().unwrap()`) on a type
+    ///    whose `Drop` removes a file or directory (`remove_file`,
     ///    `remove_dir_all`), calls a delete-like method (a remote object, a
-    ///    registration), or removes its own key (`self.id`) from a map, with no
+    ///    registration), removes its own key (`self.id`) from a map, or aborts
+    ///    the task the clones share (`self.poll_task.abort()`), with no
     ///    last-owner check in the `Drop`: no `Arc::strong_count`,
     ///    `Arc::into_inner`/`get_mut`/`try_unwrap`, refcount or `fetch_sub`,
     ///    and no owner flag (`if self.owned`, `keep`, `persist`, `armed`). A
@@ -91,6 +99,20 @@ declare_rule! {
     ///    no generation, epoch, version or id read. Keys that are unique per
     ///    instance (`self.id`, a `uuid`, a `token`, a slab key, a sequence
     ///    number) are fine: no newer instance shares them.
+    /// 5. **A `Drop` on a `Clone` type whose last-owner check is
+    ///    `Arc::strong_count(..) == 1`**: the count is read while this handle
+    ///    still holds its reference, so two clones dropped at the same time
+    ///    both count two and neither deletes (the lock file outlives the
+    ///    process). `Rc::strong_count` is fine (no concurrent drops), and so
+    ///    are `Arc::into_inner`, a `fetch_sub` refcount and an owner flag.
+    /// 6. **A `Drop` that undoes a registration whenever a field is set**
+    ///    (`if let Some(p) = self.poller.take() { p.delete(fd) }`), **and a
+    ///    method that sets the field before the fallible registration**
+    ///    (`self.poller = Some(..); poll.register(fd, ..)?;`): when the
+    ///    registration fails because someone else holds it, the `Drop` deletes
+    ///    the other owner's registration. Setting the field after the
+    ///    registration, or clearing it on the error path, is fine; so is a
+    ///    fallible step after the field that is not a registration.
     ///
     /// Test functions and `#[cfg(test)]` modules are skipped: cleaning up test
     /// fixtures on every exit is what a guard is for.
@@ -113,7 +135,10 @@ declare_rule! {
     /// use. And a `Drop` that removes by name runs whenever the old value
     /// dies, which may be after a newer instance registered under the same
     /// name: the late drop removes the newer instance's entry, and the name is
-    /// gone while its owner still runs.
+    /// gone while its owner still runs. A `Drop` that trusts a count or a
+    /// field set too early deletes on the wrong drop: none at all when two
+    /// clones count each other, or the registration of the value that really
+    /// owns it when this one never registered.
     ///
     /// ## Example
     ///
@@ -138,6 +163,24 @@ declare_rule! {
     ///         self.registry.lock().remove(&self.name); // maybe a newer one's entry
     ///     }
     /// }
+    ///
+    /// #[derive(Clone)]
+    /// struct DirLock(Arc<LockFile>);
+    /// impl Drop for DirLock {
+    ///     fn drop(&mut self) {
+    ///         if Arc::strong_count(&self.0) == 1 { // two last drops at once: both count two
+    ///             let _ = std::fs::remove_file(&self.0.path);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// impl Source {
+    ///     fn register(&mut self, poll: &mut Poll) -> io::Result<()> {
+    ///         self.poller = Some(poll.handle()); // Drop now deregisters the fd ..
+    ///         poll.register(&self.fd)?; // .. even when this fails: someone else's
+    ///         Ok(())
+    ///     }
+    /// }
     /// ```
     ///
     /// ## Fix
@@ -159,8 +202,10 @@ declare_rule! {
     /// ```
     ///
     /// For a `Clone` type, put the resource in an `Arc<Inner>` and the `Drop`
-    /// on `Inner` (the last owner deletes), or check `Arc::strong_count` or an
-    /// owner flag. For a name-keyed entry, give each instance an id or a
+    /// on `Inner` (the last owner deletes, exactly once), or decide with
+    /// `Arc::into_inner` or an owner flag; a `strong_count` read is not a
+    /// decision. Set the field a `Drop` trusts only after the registration
+    /// succeeded. For a name-keyed entry, give each instance an id or a
     /// generation and remove only an entry that still carries it
     /// (`map.remove_if(&self.name, |_, e| e.id == self.id)`).
     INFO = "deferred_delete", Deny, "a delete that runs on scope exit or drop, not when the system decided to delete"
@@ -181,6 +226,7 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     // reported as the clone problem.
     let cloned = clone_drop::check(cx, &types, out);
     stale_drop::check(cx, &types, &cloned, out);
+    armed_early::check(cx, &types, out);
 }
 
 /// A `Drop` impl of the file.
@@ -307,9 +353,20 @@ fn clone_shares(body: &Block) -> bool {
     impl Visit<'_> for OnlyClones {
         fn visit_expr_method_call(&mut self, m: &syn::ExprMethodCall) {
             let name = m.method.to_string();
+            // `file.try_clone().unwrap()` duplicates the handle of the same
+            // file: the clone shares it.
             if !matches!(
                 name.as_str(),
-                "clone" | "cloned" | "to_owned" | "to_string" | "into" | "as_ref" | "deref"
+                "clone"
+                    | "cloned"
+                    | "to_owned"
+                    | "to_string"
+                    | "into"
+                    | "as_ref"
+                    | "deref"
+                    | "try_clone"
+                    | "unwrap"
+                    | "expect"
             ) {
                 self.0 = false;
             }

@@ -10,7 +10,9 @@
 //! Look-alikes that are fine: a guard that holds its name exclusively (the
 //! code that builds it claims the name only when it is free: `Entry::Vacant`,
 //! `contains_key`, `if set.insert(..)`, so no newer instance can register
-//! while it lives) and one whose registration this file does not show (the
+//! while it lives; but code that evicts a stale occupant, `entry.remove()`,
+//! and registers a newer guard under the same key takes the key over, and
+//! the stale guard's late drop removes the newer entry) and one whose registration this file does not show (the
 //! function that builds the guard must insert into a map and discard what it
 //! replaced); a key unique per instance (`self.id`, a uuid, a
 //! token, a slab key, a sequence number: nobody else holds it); a `Drop` that
@@ -51,6 +53,10 @@ const NAME_WORDS: &[&str] = &[
     "subject",
     "file",
     "dir",
+    "key",
+    "pubkey",
+    "account",
+    "hash",
 ];
 
 /// Words of a key unique to one instance.
@@ -221,6 +227,8 @@ fn shared_map(
                 &m.receiver
             }
             Expr::Unary(u) => &u.expr,
+            // `match self.map.lock() { Ok(g) => g, Err(p) => p.into_inner() }`
+            Expr::Match(m) => &m.expr,
             Expr::Field(f) => {
                 let syn::Member::Named(field) = &f.member else {
                     return None;
@@ -278,9 +286,12 @@ fn compares(drop: &DropImpl<'_>) -> bool {
 }
 
 /// Whether some function of the file that builds a `type_name` (a struct
-/// literal `Type { .. }`, or `Self { .. }` in its impl) registers it by an
-/// insert that replaces what was there (`map.insert(k, v);`, its result
-/// discarded), and none of them claims the key only when it is free.
+/// literal `Type { .. }`, `Self { .. }` in its impl, or a call of one of its
+/// constructors `Type::new(..)`) registers it by an insert that replaces
+/// what was there (`map.insert(k, v);`, its result discarded), and none of
+/// them claims the key only when it is free. A function that takes a key
+/// over (evicts the occupied entry, `entry.remove()`, and inserts anew) does
+/// not hold it exclusively, whatever entry API it uses.
 fn registered_by_replacing<'a>(cx: &Context<'a>, type_name: &str) -> bool {
     struct Builders<'t, 'a> {
         type_name: &'t str,
@@ -317,6 +328,10 @@ fn registered_by_replacing<'a>(cx: &Context<'a>, type_name: &str) -> bool {
                     Expr::Struct(s) => s.path.segments.last().is_some_and(|seg| {
                         seg.ident == type_name || (own_impl && seg.ident == "Self")
                     }),
+                    // `Guard::new(map.clone(), key)` outside its own impl
+                    Expr::Call(c) => matches!(&*c.func, Expr::Path(p)
+                        if !own_impl && p.path.segments.len() >= 2
+                            && p.path.segments[p.path.segments.len() - 2].ident == type_name),
                     _ => false,
                 });
             if builds {
@@ -332,9 +347,13 @@ fn registered_by_replacing<'a>(cx: &Context<'a>, type_name: &str) -> bool {
     };
     find.visit_file(cx.file);
     let claims_if_free = |body: &syn::Block| {
-        words_of(body)
-            .iter()
-            .any(|w| EXCLUSIVE_WORDS.contains(&w.as_str()))
+        let words = words_of(body);
+        words.iter().any(|w| EXCLUSIVE_WORDS.contains(&w.as_str()))
+            && !crate::syntax::any_expr(
+                body,
+                cx.bodies,
+                |e| matches!(e, Expr::MethodCall(m) if m.method == "remove" || m.method == "remove_entry"),
+            )
     };
     !find.builders.is_empty()
         && !find.builders.iter().any(|b| claims_if_free(b))
@@ -351,6 +370,8 @@ const EXCLUSIVE_WORDS: &[&str] = &[
     "or_insert",
     "or_insert_with",
     "or_default",
+    // `if let Some(cur) = map.get(&k) { join cur } else { map.insert(k, ..) }`
+    "get",
 ];
 
 /// A statement `map.insert(k, v);` (or `let _ = map.insert(..);`): an insert

@@ -10,8 +10,11 @@
 //!   shard maps ...) re-read from a watch channel, an `ArcSwap` or a map and
 //!   compared by pointer;
 //! - `pointer_here_value_there`: one kind compared by pointer and by value
-//!   in one file.
+//!   in one file;
+//! - `address_as_id`: the address of a value re-read from a slot kept as a
+//!   number and compared later (its own walk: the noun does not matter).
 
+mod address_as_id;
 mod assignment_by_pointer;
 mod kinds;
 mod pointer_here_value_there;
@@ -54,12 +57,21 @@ declare_rule! {
     ///   (`new_epoch != epoch`, `assert_eq!(ca, nca)`), and the pointer
     ///   comparison with it, each labelled at the other: the file has two
     ///   notions of "the same epoch", and at most one of them is right.
+    /// - **An address kept as an id**: `let id = Arc::as_ptr(&conn) as usize;`
+    ///   (or `x.as_ptr() as usize`, `&*x as *const _ as usize`, a bare
+    ///   `Arc::as_ptr(&x)`) where `conn` was re-read from a slot (`ArcSwap`
+    ///   `load()`, a lock's `read()`/`lock()`, a watch `borrow()`, a map
+    ///   `get`), then compared with `==`/`!=` with another such id: whatever
+    ///   the value is (a connection too), once the old value is freed its
+    ///   address can be given to its replacement, and "replaced?" answers no.
     ///
     /// Not flagged: pointer equality on things whose identity is their
-    /// address: channels and their ends (`config_tx`, `layout_rx`), tasks,
-    /// wakers, `Notify`, connections, clients, pools, nodes, `self` against
-    /// another handle, and versioned values behind a lock (`Arc<RwLock<Segment>>`,
-    /// a mutable object); `same_channel`/`will_wake`; comparisons of identity
+    /// address, while both are held: channels and their ends (`config_tx`,
+    /// `layout_rx`), tasks, wakers, `Notify`, connections, clients, pools,
+    /// nodes, `self` against another handle, and versioned values behind a
+    /// lock (`Arc<RwLock<Segment>>`, a mutable object); an address of
+    /// something not re-read from a slot, or compared with a literal;
+    /// `same_channel`/`will_wake`; comparisons of identity
     /// fields (`a.generation == b.generation`, `.version`, `.epoch`, `.id`);
     /// option checks and comparisons with literals, constants or values built
     /// on the spot; fast paths (`Arc::ptr_eq(a, b) || a == b`, or a pointer
@@ -81,6 +93,11 @@ declare_rule! {
     /// the identity either: a consumer deleted and re-created with the same
     /// configuration is equal by value; comparing by pointer in one place and
     /// by value in another gives two answers to one question.
+    ///
+    /// An address kept as a number outlives its value by construction: a
+    /// reconnect guard that remembers `Arc::as_ptr(&conn) as usize` and
+    /// compares it after a failure can see the new connection at the old
+    /// connection's address and skip the reconnect (ombrac's client did).
     ///
     /// The review of nats-server PR 7792 is the story: `deleteNotActive`
     /// changed `reflect.DeepEqual(nca, ca)` (value) into
@@ -154,6 +171,7 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let declared = Declared::of_file(cx);
     let comparisons = walk::comparisons(cx, &declared);
     report(&comparisons, out);
+    address_as_id::check(cx, out);
 }
 
 fn report(comparisons: &[Comparison], out: &mut Vec<Finding>) {
