@@ -5,6 +5,7 @@ mod common;
 mod detached_task;
 mod exits;
 mod interval_recreated;
+mod lost_state;
 mod restarting_deadline;
 mod undrained;
 
@@ -217,6 +218,7 @@ pub const NEEDS: Needs = Needs(&[&[
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let consts = file_consts(cx.file);
+    let methods = file_methods(cx);
     for function in &cx.functions {
         let mut walker = Walker {
             cx,
@@ -228,6 +230,7 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
             in_select_future: false,
             locals: Vec::new(),
             consts: &consts,
+            methods: &methods,
             poll_intervals: is_poll_fn(function.sig).then(Vec::new),
         };
         walker.visit_block(function.body);
@@ -255,6 +258,8 @@ struct Walker<'a, 'c> {
     locals: Vec<(String, &'a Expr)>,
     /// The file's `const NAME: T = value;` items, by name.
     consts: &'c HashMap<String, &'a Expr>,
+    /// The bodies of the file's methods (functions taking `self`), by name.
+    methods: &'c HashMap<String, Vec<&'a Block>>,
     /// In a `poll` fn (re-entered by the executor like a loop body): the
     /// interval events outside its loops.
     poll_intervals: Option<Vec<IntervalEvent>>,
@@ -273,6 +278,21 @@ fn is_poll_fn(sig: &syn::Signature) -> bool {
 fn ticked_method(call: &ExprMethodCall) -> bool {
     (call.method == "tick" && call.args.is_empty())
         || (call.method == "poll_tick" && call.args.len() == 1)
+}
+
+/// The bodies of the file's functions that take `self`, by name: what a
+/// `self.flush()` in a timer's branch does.
+fn file_methods<'a>(cx: &Context<'a>) -> HashMap<String, Vec<&'a Block>> {
+    let mut methods: HashMap<String, Vec<&'a Block>> = HashMap::new();
+    for function in &cx.functions {
+        if function.sig.receiver().is_some() {
+            methods
+                .entry(function.sig.ident.to_string())
+                .or_default()
+                .push(function.body);
+        }
+    }
+    methods
 }
 
 /// `const` items of the file, its impls, traits and inline modules: the
