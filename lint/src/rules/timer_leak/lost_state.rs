@@ -53,6 +53,14 @@ pub(super) fn state_key(expr: &Expr) -> Option<String> {
     }
 }
 
+/// The key of a method's receiver: `self`, or a [`state_key`].
+fn receiver_key(receiver: &Expr) -> Option<String> {
+    match peel_future(receiver, None) {
+        Expr::Path(p) if p.path.is_ident("self") => Some("self".to_string()),
+        other => state_key(other),
+    }
+}
+
 /// Whether `key` names `state` or a part of it (`self.pending` and
 /// `self.pending.items`).
 fn covers(key: &str, state: &str) -> bool {
@@ -71,7 +79,11 @@ impl<'a> Walker<'a, '_> {
         let mut built = Vec::new();
         any_expr(self.frame().body, self.bodies, |e| {
             if !own.contains(&(e as *const Expr)) {
-                if let Some((_, key)) = added_to(e) {
+                let mut keys: Vec<String> = added_to(e).map(|(_, key)| key).into_iter().collect();
+                if let Expr::MethodCall(call) = e {
+                    keys.extend(self.added_by_method(call));
+                }
+                for key in keys {
                     if !built.contains(&key) {
                         built.push(key);
                     }
@@ -80,6 +92,29 @@ impl<'a> Walker<'a, '_> {
             false
         });
         built
+    }
+
+    /// `recv.method(..)` where `method` is a function of this file that adds
+    /// to `self.<field>`: the `recv.<field>` it fills.
+    fn added_by_method(&self, call: &ExprMethodCall) -> Vec<String> {
+        let Some(receiver) = receiver_key(&call.receiver) else {
+            return Vec::new();
+        };
+        let Some(bodies) = self.methods.get(&call.method.to_string()) else {
+            return Vec::new();
+        };
+        let mut keys = Vec::new();
+        for body in bodies {
+            any_expr(*body, self.bodies, |e| {
+                if let Some((_, key)) = added_to(e) {
+                    if let Some(field) = key.strip_prefix("self.") {
+                        keys.push(format!("{receiver}.{field}"));
+                    }
+                }
+                false
+            });
+        }
+        keys
     }
 
     /// Which of `built` the timer's branch takes from: it reads the state
@@ -134,10 +169,7 @@ impl<'a> Walker<'a, '_> {
         if depth == 0 {
             return None;
         }
-        let receiver = match peel_future(&call.receiver, None) {
-            Expr::Path(p) if p.path.is_ident("self") => "self".to_string(),
-            other => state_key(other)?,
-        };
+        let receiver = receiver_key(&call.receiver)?;
         let bodies = self.methods.get(&call.method.to_string())?;
         bodies.iter().find_map(|body| {
             let mut found = None;

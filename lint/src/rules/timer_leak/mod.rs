@@ -238,6 +238,7 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
             walker.report_poll_intervals(&events, function.sig.ident.span());
         }
     }
+    check_replaced_fields(cx, out);
 }
 
 /// Walks one function body, keeping the loops that enclose the current node.
@@ -686,16 +687,16 @@ mod tests {
             format!(
                 "async fn f(mut rx: R) {{ 'outer: loop {{ loop {{ tokio::select! {{
                     Some(m) = rx.recv() => {handler},
-                    _ = sleep(D) => flush().await,
+                    _ = sleep(D) => flush(&mut batch).await,
                 }} }} }} }}"
             )
         };
-        assert!(lint(&select("{ handle(m); break }")).is_empty());
+        assert!(lint(&select("{ batch.push(m); break }")).is_empty());
         assert!(lint(&select("return")).is_empty());
         assert!(lint(&select("continue 'outer")).is_empty());
         assert!(lint(&select("if m.last { break } else { return }")).is_empty());
-        assert!(lint(&select("{ let m = m?; handle(m) }")).len() == 1);
-        assert!(lint(&select("{ handle(m); continue }")).len() == 1);
+        assert!(lint(&select("{ let m = m?; batch.push(m) }")).len() == 1);
+        assert!(lint(&select("{ batch.push(m); continue }")).len() == 1);
         // A win that does nothing but go round is a deliberate restart (a kick, a reset).
         assert!(lint(&select("continue")).is_empty());
         assert!(lint(&select("if m.last { break }")).len() == 1);
@@ -726,8 +727,8 @@ mod tests {
     #[test]
     fn loops_in_closures_are_their_own() {
         let spawned_loop = "fn f() { tokio::spawn(async move { loop { tokio::select! {
-            Some(m) = rx.recv() => handle(m),
-            _ = sleep(D) => flush().await,
+            Some(m) = rx.recv() => batch.push(m),
+            _ = sleep(D) => flush(&mut batch).await,
         } } }); }";
         assert_eq!(lint(spawned_loop), [3]);
         let closure_in_loop = "fn f() { loop { let make = || sleep(D); run(make); } }";
@@ -737,13 +738,13 @@ mod tests {
     #[test]
     fn timed_receives_are_read_by_their_arms() {
         let if_let = "async fn f(mut rx: R) { loop {
-            if let Ok(Some(m)) = timeout(D, rx.recv()).await { handle(m) } else { resync().await } } }";
+            if let Ok(Some(m)) = timeout(D, rx.recv()).await { seen.insert(m) } else { resync(&seen).await } } }";
         assert_eq!(lint(if_let), [2]);
         let if_let_exits = "async fn f(mut rx: R) { loop {
             if let Ok(Some(m)) = timeout(D, rx.recv()).await { handle(m) } else { break } } }";
         assert!(lint(if_let_exits).is_empty());
         let method_form = "async fn f(mut rx: R) { loop {
-            match rx.recv().timeout(D).await { Ok(m) => handle(m), Err(_) => ping().await } } }";
+            match rx.recv().timeout(D).await { Ok(m) => out.push(m), Err(_) => send(out.drain(..)).await } } }";
         assert_eq!(lint(method_form), [2]);
         let question_mark = "async fn f(mut rx: R) -> Result<(), E> { loop {
             let m = timeout(D, rx.recv()).await?; handle(m); } }";
@@ -754,6 +755,41 @@ mod tests {
         let disconnected_only = "fn f(rx: R) { loop { match rx.recv_timeout(D) {
             Ok(m) => handle(m), Err(RecvTimeoutError::Disconnected) => break, Err(_) => {} } } }";
         assert!(lint(disconnected_only).is_empty());
+    }
+
+    #[test]
+    fn starved_work_must_take_what_the_traffic_builds_up() {
+        let select = |traffic: &str, timer: &str| {
+            format!(
+                "async fn f(mut rx: R) {{ loop {{ tokio::select! {{
+                    Some(m) = rx.recv() => {traffic},
+                    _ = sleep(D) => {timer},
+                }} }} }}"
+            )
+        };
+        assert_eq!(
+            lint(&select("pending.push(m)", "write(&pending).await")),
+            [3]
+        );
+        assert_eq!(
+            lint(&select("self.dirty.insert(m)", "self.dirty.clear()")),
+            [3]
+        );
+        // A report on the stream itself, a keepalive: nothing waits for them.
+        assert!(lint(&select("handle(m)", "report(rx.stats())")).is_empty());
+        assert!(lint(&select("out.push(m)", "out.push(PING)")).is_empty());
+        let by_method = "impl W { async fn run(&mut self) { loop { tokio::select! {
+            Some(m) = self.rx.recv() => self.queue.push(m),
+            _ = sleep(D) => self.flush().await,
+        } } }
+        async fn flush(&mut self) { self.queue.clear() } }";
+        assert_eq!(lint(by_method), [3]);
+        let requested = "impl W { async fn run(&mut self) { loop {
+            let msg = match timeout(D, self.rx.recv()).await { Ok(Some(m)) => m, Ok(None) => return, Err(_) => { self.flush().await; continue } };
+            match msg { Msg::Add(k) => self.queue.push(k), Msg::Flush => self.flush().await }
+        } }
+        async fn flush(&mut self) { self.queue.clear() } }";
+        assert!(lint(requested).is_empty());
     }
 
     #[test]
