@@ -41,7 +41,9 @@ declare_rule! {
     ///   `thread::Builder`) of a body that sleeps and then signals (`send`,
     ///   `notify_*`, `cancel`, `unpark`, an atomic `store`), whose JoinHandle
     ///   is dropped on the spot (a statement, `let _ =`, or a binding never
-    ///   used again).
+    ///   used again) — unless the loop waits, on every iteration, for the
+    ///   tick of an interval made before it whose period is at least half
+    ///   the sleep (then at most a couple are alive at once).
     /// - **(b) an interval created inside the loop**: `tokio::time::interval(d)`
     ///   (or `interval_at(Instant::now(), d)`) created in the loop body and
     ///   ticked in the same iteration before any `reset*()`; or re-assigned
@@ -50,7 +52,12 @@ declare_rule! {
     ///   one (at the top of the body, in a `select!`, or in a
     ///   `while x.poll_tick(cx).is_ready()` condition); or an interval field
     ///   replaced in a `poll`/`poll_*` fn (taking a `Context`) that polls it,
-    ///   with no `reset()` or `poll_tick` after the replacement.
+    ///   with no `reset()` or `poll_tick` after the replacement; or a
+    ///   `self.field` interval that one function ticks in its loop, replaced
+    ///   by another method with an interval of the same period — made by a
+    ///   parameterless function of the file that returns `interval(d)`, or
+    ///   `interval(d)` whose period reads no local or parameter — and not
+    ///   `reset()` there (a restart of the period that fires at once).
     /// - **(c) a relative timer restarted on every iteration**: `sleep(d)`,
     ///   `Delay::new(d)`, `Timer::after(d)`, crossbeam `after(d)`/`tick(d)`,
     ///   `sleep_until(Instant::now() + d)`, crossbeam `default(d)`, created per
@@ -59,12 +66,19 @@ declare_rule! {
     ///   `fut.timeout(d).await` / `rx.recv_timeout(d)` matched in the loop
     ///   (directly or through a `let`), when something else keeps winning
     ///   and what is lost is the timer's branch. What the branch does decides:
-    ///   - *periodic work* (a flush, a resync, a ping, a GC pass: some path
-    ///     does work and stays in the loop) is flagged when steady traffic
-    ///     wins: a receiver, a stream, any async method call on something
-    ///     that outlives the iteration (`conn.read_frame()`,
-    ///     `socket.recv_from(..)`), whose branch does work and stays. A branch
-    ///     that leaves the loop only to flush a batch that the traffic fills
+    ///   - *periodic work* (some path does work and stays in the loop) is
+    ///     flagged when steady traffic wins — a receiver, a stream, any async
+    ///     method call on something that outlives the iteration
+    ///     (`conn.read_frame()`, `socket.recv_from(..)`), whose branch does
+    ///     work and stays — and the work **takes what the traffic builds
+    ///     up**: the loop body adds to a collection outside the timer's
+    ///     branch (`push`, `insert`, `extend`, `append`..., directly or in a
+    ///     method of the file it calls), and the branch reads it other than
+    ///     to add to it (`flush(&mut batch)`, `self.pending.clear()`), or
+    ///     calls a method of the file whose body reads it (`self.flush()`).
+    ///     That state (a batch, a pending list, entries to expire) then grows
+    ///     and waits for as long as the traffic lasts. A branch that leaves
+    ///     the loop only to flush a batch that the traffic fills
     ///     (`if !batch.is_empty() { break }`) is periodic work too.
     ///   - *a teardown* (every path that does anything leaves: `return`,
     ///     `break`, `Err(..)`, `Err(..)?`, `bail!`, `ensure!`, `panic!`,
@@ -108,7 +122,11 @@ declare_rule! {
     /// made in the same iteration (from the `for` item or a `let` of this
     /// iteration), and cancellation (`cancelled()`, `shutdown`, `quit`,
     /// `stop`, `close`... receivers). A timer whose work (its first call) is
-    /// also made elsewhere in the loop body loses nothing: not flagged.
+    /// also made elsewhere in the loop body loses nothing: not flagged (the
+    /// condition of an `if` and the scrutinee of a `match` count, since they
+    /// run on every pass, and so does an arm of a `match` on the traffic in
+    /// the loop body — `Msg::Flush => self.flush()`: work the traffic can ask
+    /// for, for which the timer is a backstop).
     ///
     /// For `timeout(..)`/`recv_timeout(..)` matched with `match` or `if let`,
     /// the `Ok` arms are the competing branch and the `Err` (`Err(Timeout)`)
@@ -117,9 +135,11 @@ declare_rule! {
     /// is a per-attempt timeout. A `while let Ok(..) = timeout(..)` loop ends
     /// when the timer fires, so it is an inactivity timeout.
     ///
-    /// A keepalive ping that must only run after a quiet period is a
-    /// deliberate restart with work in its branch: it is reported, and is the
-    /// place for a suppression comment.
+    /// Work that takes nothing the traffic builds up is meant for quiet
+    /// spells, and restarting it on traffic is its point: a stall report on
+    /// the stream being waited on, an idle keepalive on the link the traffic
+    /// already uses, a reset of flags, a check the traffic path also makes.
+    /// Not flagged (a periodic rival still starves it: that is flagged).
     ///
     /// ### Not flagged
     ///
@@ -130,6 +150,10 @@ declare_rule! {
     /// (or any duration computed from `now()`/`elapsed()`), a periodic rival
     /// with a longer period than the timer, an idle timeout restarted by real
     /// traffic or by a reset/notify signal,
+    /// periodic work that takes nothing the traffic builds up (a stall
+    /// report, an idle keepalive) or that the traffic can request, a
+    /// detached sleeper per tick of a loop paced by an interval about as
+    /// long as the sleep,
     /// a per-item timeout racing a future made for that item, a timer pinned
     /// before the loop and `reset()`, an interval created before the loop or
     /// `interval_at(later, ..)`, a plain `sleep(d).await` backoff, a spawned
@@ -152,10 +176,15 @@ declare_rule! {
     /// - (b) An interval's first tick completes immediately, so a fresh one
     ///   per iteration never waits: the loop spins, or skips its delay; in a
     ///   `while poll_tick(cx).is_ready()` loop it never sees `Pending`; in a
-    ///   `poll` fn the new interval has not registered the waker either.
+    ///   `poll` fn the new interval has not registered the waker either. A
+    ///   field re-made with its own period by another method (to push the
+    ///   next run a period away) does the opposite of what it means: the
+    ///   work it paces runs again at once.
     /// - (c) A timer created each iteration restarts its deadline whenever
     ///   another branch wins; under steady traffic it never fires, and the idle
-    ///   flush, the resync or the watchdog check in its branch never runs. A
+    ///   flush or the expiry pass in its branch never runs, while what it was
+    ///   to take away (the unflushed batch, the unpersisted list, the entries
+    ///   to expire) grows and waits, and is lost on a crash. A
     ///   periodic rival with a shorter period always wins first, so even an
     ///   inactivity timeout never fires (the 5 s interval restarts the 60 s
     ///   deadline forever), and a waiter that keeps coming back empty turns a
