@@ -84,8 +84,10 @@ impl<'a> Walker<'a, '_> {
                 branch,
                 &timer,
                 kind,
-                batch.as_deref(),
-                drained.as_deref(),
+                Taken {
+                    batch: batch.as_deref(),
+                    drained: drained.as_deref(),
+                },
                 &competing,
             ));
         }
@@ -410,10 +412,10 @@ impl<'a> Walker<'a, '_> {
         branch: &SelectBranch,
         timer: &TimerUse<'_>,
         kind: TimerBranch,
-        batch: Option<&str>,
-        drained: Option<&str>,
+        taken: Taken<'_>,
         competing: &[(&Rival<'_>, Restart)],
     ) -> Finding {
+        let Taken { batch, drained } = taken;
         let duration = timer.duration.map_or("its".to_string(), describe_duration);
         let what = if timer.is_default {
             format!("`default(..)` starts a new {duration} timeout on every iteration of this loop")
@@ -672,6 +674,13 @@ impl<'a> Walker<'a, '_> {
             );
         self.report(finding);
     }
+}
+
+/// What the starved work of a timer's branch takes from the traffic: the
+/// batch it leaves the loop to flush, or the state it drains.
+pub(super) struct Taken<'s> {
+    pub(super) batch: Option<&'s str>,
+    pub(super) drained: Option<&'s str>,
 }
 
 // ---- branch roles and outcomes ----
