@@ -32,6 +32,9 @@ impl<'a> Walker<'a, '_> {
         let Some((sleep, signal)) = sleep_then_signal(spawn.body, self.bodies) else {
             return;
         };
+        if self.paced_by_longer_tick(sleep) {
+            return;
+        }
         let noun = spawn.noun;
         let signal_text = signal_display(signal);
         let captured = match signal {
@@ -69,6 +72,34 @@ impl<'a> Walker<'a, '_> {
                     format!("a new {noun} on every iteration of this loop"),
                 ),
         );
+    }
+}
+
+impl<'a> Walker<'a, '_> {
+    /// The loop waits for the tick of an interval made before it, on every
+    /// iteration, and the spawned sleep lasts at most two periods: at most
+    /// a couple of these tasks are alive at once, nothing piles up (a
+    /// subscription renewed every period, each one cancelled after its own
+    /// lifetime).
+    fn paced_by_longer_tick(&self, sleep: &'a Expr) -> bool {
+        let Some(slept) = sleep_duration(sleep).and_then(|d| self.nanos(d)) else {
+            return false;
+        };
+        self.frame().body.stmts.iter().any(|stmt| {
+            let Stmt::Expr(expr, Some(_)) = stmt else {
+                return false;
+            };
+            let Some(ticker) = tick_receiver(strip_await(expr)) else {
+                return false;
+            };
+            let made_before = variable(peel_future(ticker, None)).and_then(|name| {
+                (self.frame().binding(&name).is_none()).then(|| self.local_init(&name))?
+            });
+            made_before
+                .and_then(|init| self.period_of(init))
+                .and_then(|period| period.nanos)
+                .is_some_and(|period| period > 0 && slept <= 2 * period)
+        })
     }
 }
 

@@ -370,3 +370,175 @@ fn touches(event: &IntervalEvent, name: &str) -> bool {
         | IntervalEvent::Tick { name: n, .. } => n == name,
     }
 }
+
+// ---- an interval field replaced by another method of the file ----
+
+/// A `self.<field>` ticked in a loop (or a `poll` fn) of one function:
+/// (field, the function's name).
+fn ticked_fields<'a>(cx: &Context<'a>) -> Vec<(String, String)> {
+    struct Ticks<'b> {
+        bodies: &'b MacroBodies,
+        loops: usize,
+        found: Vec<String>,
+    }
+    impl<'a> Visit<'a> for Ticks<'_> {
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+        fn visit_expr_loop(&mut self, node: &'a syn::ExprLoop) {
+            self.loops += 1;
+            visit::visit_expr_loop(self, node);
+            self.loops -= 1;
+        }
+        fn visit_expr_while(&mut self, node: &'a syn::ExprWhile) {
+            self.loops += 1;
+            visit::visit_expr_while(self, node);
+            self.loops -= 1;
+        }
+        fn visit_expr_for_loop(&mut self, node: &'a syn::ExprForLoop) {
+            self.loops += 1;
+            visit::visit_expr_for_loop(self, node);
+            self.loops -= 1;
+        }
+        fn visit_macro(&mut self, mac: &'a Macro) {
+            crate::macro_bodies::walk_macro(self, self.bodies, mac);
+        }
+        fn visit_expr_method_call(&mut self, call: &'a ExprMethodCall) {
+            if self.loops > 0 && ticked_method(call) {
+                if let Some(key) = interval_key(&call.receiver) {
+                    if let Some(field) = key.strip_prefix("self.") {
+                        self.found.push(field.to_string());
+                    }
+                }
+            }
+            visit::visit_expr_method_call(self, call);
+        }
+    }
+    let mut out = Vec::new();
+    for function in &cx.functions {
+        let mut ticks = Ticks {
+            bodies: cx.bodies,
+            // A `poll` fn is re-entered like a loop body.
+            loops: usize::from(is_poll_fn(function.sig)),
+            found: Vec::new(),
+        };
+        ticks.visit_block(function.body);
+        let name = function.sig.ident.to_string();
+        out.extend(ticks.found.into_iter().map(|field| (field, name.clone())));
+    }
+    out
+}
+
+/// Functions of the file without parameters that return a new immediate
+/// interval as their value: `fn new_timer() -> Interval { .. interval(d) }`.
+/// Each call makes the same interval again (same period, or the same random
+/// draw), never a new pace.
+fn interval_makers<'a>(cx: &Context<'a>) -> HashMap<String, &'a Expr> {
+    let mut makers = HashMap::new();
+    for function in &cx.functions {
+        if !function.sig.inputs.is_empty() {
+            continue;
+        }
+        if let Some(Stmt::Expr(tail, None)) = function.body.stmts.last() {
+            if immediate_interval(tail).is_some() {
+                makers.insert(function.sig.ident.to_string(), tail);
+            }
+        }
+    }
+    makers
+}
+
+/// `self.timer = new_timer();` (a maker above) or `self.timer =
+/// interval(PERIOD);` (a period that is not this function's input) in a
+/// method, for a field that another function ticks in its loop: the
+/// replacement only restarts the period, and a new interval's first tick
+/// is immediate, so the work the interval paces runs again at once.
+pub(super) fn check_replaced_fields(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let ticked = ticked_fields(cx);
+    if ticked.is_empty() {
+        return;
+    }
+    let makers = interval_makers(cx);
+    let mut reported: HashSet<*const Expr> = HashSet::new();
+    for function in &cx.functions {
+        if function.sig.receiver().is_none() {
+            continue;
+        }
+        let name = function.sig.ident.to_string();
+        any_expr(function.body, cx.bodies, |e| {
+            let Expr::Assign(assign) = e else {
+                return false;
+            };
+            let Some(field) = interval_key(&assign.left)
+                .and_then(|key| key.strip_prefix("self.").map(str::to_string))
+            else {
+                return false;
+            };
+            let Some((_, ticker)) = ticked.iter().find(|(f, t)| *f == field && *t != name) else {
+                return false;
+            };
+            let made = match peel_parens(&assign.right) {
+                Expr::Call(call) if call.args.is_empty() => match &*call.func {
+                    Expr::Path(p) => last_segment(&p.path)
+                        .and_then(|maker| makers.get(&maker).map(|at| (maker, *at))),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let (interval, maker) = match made {
+                Some((maker, at)) => (at, Some(maker)),
+                None if immediate_interval(&assign.right).is_some()
+                    && !period_varies(&assign.right, cx.bodies) =>
+                {
+                    (e, None)
+                }
+                None => return false,
+            };
+            let resets = any_expr(function.body, cx.bodies, |r| {
+                matches!(r, Expr::MethodCall(m) if m.method.to_string().starts_with("reset")
+                    && interval_key(&m.receiver).as_deref() == Some(&format!("self.{field}")))
+            });
+            if resets || !reported.insert(interval as *const Expr) {
+                return false;
+            }
+            let period = immediate_interval(interval).unwrap_or_default();
+            let source = maker
+                .as_ref()
+                .map_or(String::new(), |m| format!(" from `{m}()`"));
+            let message = format!(
+                "interval field re-made with its own period: `{name}` replaces `self.{field}`, \
+                 which `{ticker}` ticks in its loop, with a new interval of {period}{source}; the \
+                 period is the same, so the replacement is meant to restart it, but a new \
+                 interval's first tick completes immediately: the work `self.{field}` paces runs \
+                 again at once instead of a period later"
+            );
+            let help = "to restart the period, `self.field.reset()` (the next tick comes a whole \
+                        period later); or make the interval with \
+                        `interval_at(Instant::now() + period, period)`";
+            let mut finding = Finding::new(&INFO, interval.span(), message, help);
+            if maker.is_some() {
+                finding =
+                    finding.with_label(assign.span(), format!("stored in `self.{field}` here"));
+            }
+            out.push(finding);
+            false
+        });
+    }
+}
+
+/// Whether the arguments of an `interval(..)` call read a local or a
+/// parameter.
+fn period_varies(call: &Expr, bodies: &MacroBodies) -> bool {
+    let Expr::Call(call) = peel_parens(call) else {
+        return true;
+    };
+    call.args
+        .iter()
+        .any(|arg| any_expr(arg, bodies, |v| variable(v).is_some_and(|v| is_local(&v))))
+}
+
+/// A lower-case name, not a `const` (by Rust naming): a local or a
+/// parameter, whose value can differ between calls (a new pace).
+fn is_local(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_lowercase() || c == '_')
+}

@@ -5,6 +5,7 @@ mod common;
 mod detached_task;
 mod exits;
 mod interval_recreated;
+mod lost_state;
 mod restarting_deadline;
 mod undrained;
 
@@ -40,7 +41,9 @@ declare_rule! {
     ///   `thread::Builder`) of a body that sleeps and then signals (`send`,
     ///   `notify_*`, `cancel`, `unpark`, an atomic `store`), whose JoinHandle
     ///   is dropped on the spot (a statement, `let _ =`, or a binding never
-    ///   used again).
+    ///   used again) — unless the loop waits, on every iteration, for the
+    ///   tick of an interval made before it whose period is at least half
+    ///   the sleep (then at most a couple are alive at once).
     /// - **(b) an interval created inside the loop**: `tokio::time::interval(d)`
     ///   (or `interval_at(Instant::now(), d)`) created in the loop body and
     ///   ticked in the same iteration before any `reset*()`; or re-assigned
@@ -49,7 +52,12 @@ declare_rule! {
     ///   one (at the top of the body, in a `select!`, or in a
     ///   `while x.poll_tick(cx).is_ready()` condition); or an interval field
     ///   replaced in a `poll`/`poll_*` fn (taking a `Context`) that polls it,
-    ///   with no `reset()` or `poll_tick` after the replacement.
+    ///   with no `reset()` or `poll_tick` after the replacement; or a
+    ///   `self.field` interval that one function ticks in its loop, replaced
+    ///   by another method with an interval of the same period — made by a
+    ///   parameterless function of the file that returns `interval(d)`, or
+    ///   `interval(d)` whose period reads no local or parameter — and not
+    ///   `reset()` there (a restart of the period that fires at once).
     /// - **(c) a relative timer restarted on every iteration**: `sleep(d)`,
     ///   `Delay::new(d)`, `Timer::after(d)`, crossbeam `after(d)`/`tick(d)`,
     ///   `sleep_until(Instant::now() + d)`, crossbeam `default(d)`, created per
@@ -58,12 +66,19 @@ declare_rule! {
     ///   `fut.timeout(d).await` / `rx.recv_timeout(d)` matched in the loop
     ///   (directly or through a `let`), when something else keeps winning
     ///   and what is lost is the timer's branch. What the branch does decides:
-    ///   - *periodic work* (a flush, a resync, a ping, a GC pass: some path
-    ///     does work and stays in the loop) is flagged when steady traffic
-    ///     wins: a receiver, a stream, any async method call on something
-    ///     that outlives the iteration (`conn.read_frame()`,
-    ///     `socket.recv_from(..)`), whose branch does work and stays. A branch
-    ///     that leaves the loop only to flush a batch that the traffic fills
+    ///   - *periodic work* (some path does work and stays in the loop) is
+    ///     flagged when steady traffic wins — a receiver, a stream, any async
+    ///     method call on something that outlives the iteration
+    ///     (`conn.read_frame()`, `socket.recv_from(..)`), whose branch does
+    ///     work and stays — and the work **takes what the traffic builds
+    ///     up**: the loop body adds to a collection outside the timer's
+    ///     branch (`push`, `insert`, `extend`, `append`..., directly or in a
+    ///     method of the file it calls), and the branch reads it other than
+    ///     to add to it (`flush(&mut batch)`, `self.pending.clear()`), or
+    ///     calls a method of the file whose body reads it (`self.flush()`).
+    ///     That state (a batch, a pending list, entries to expire) then grows
+    ///     and waits for as long as the traffic lasts. A branch that leaves
+    ///     the loop only to flush a batch that the traffic fills
     ///     (`if !batch.is_empty() { break }`) is periodic work too.
     ///   - *a teardown* (every path that does anything leaves: `return`,
     ///     `break`, `Err(..)`, `Err(..)?`, `bail!`, `ensure!`, `panic!`,
@@ -107,7 +122,11 @@ declare_rule! {
     /// made in the same iteration (from the `for` item or a `let` of this
     /// iteration), and cancellation (`cancelled()`, `shutdown`, `quit`,
     /// `stop`, `close`... receivers). A timer whose work (its first call) is
-    /// also made elsewhere in the loop body loses nothing: not flagged.
+    /// also made elsewhere in the loop body loses nothing: not flagged (the
+    /// condition of an `if` and the scrutinee of a `match` count, since they
+    /// run on every pass, and so does an arm of a `match` on the traffic in
+    /// the loop body — `Msg::Flush => self.flush()`: work the traffic can ask
+    /// for, for which the timer is a backstop).
     ///
     /// For `timeout(..)`/`recv_timeout(..)` matched with `match` or `if let`,
     /// the `Ok` arms are the competing branch and the `Err` (`Err(Timeout)`)
@@ -116,9 +135,11 @@ declare_rule! {
     /// is a per-attempt timeout. A `while let Ok(..) = timeout(..)` loop ends
     /// when the timer fires, so it is an inactivity timeout.
     ///
-    /// A keepalive ping that must only run after a quiet period is a
-    /// deliberate restart with work in its branch: it is reported, and is the
-    /// place for a suppression comment.
+    /// Work that takes nothing the traffic builds up is meant for quiet
+    /// spells, and restarting it on traffic is its point: a stall report on
+    /// the stream being waited on, an idle keepalive on the link the traffic
+    /// already uses, a reset of flags, a check the traffic path also makes.
+    /// Not flagged (a periodic rival still starves it: that is flagged).
     ///
     /// ### Not flagged
     ///
@@ -129,6 +150,10 @@ declare_rule! {
     /// (or any duration computed from `now()`/`elapsed()`), a periodic rival
     /// with a longer period than the timer, an idle timeout restarted by real
     /// traffic or by a reset/notify signal,
+    /// periodic work that takes nothing the traffic builds up (a stall
+    /// report, an idle keepalive) or that the traffic can request, a
+    /// detached sleeper per tick of a loop paced by an interval about as
+    /// long as the sleep,
     /// a per-item timeout racing a future made for that item, a timer pinned
     /// before the loop and `reset()`, an interval created before the loop or
     /// `interval_at(later, ..)`, a plain `sleep(d).await` backoff, a spawned
@@ -151,10 +176,15 @@ declare_rule! {
     /// - (b) An interval's first tick completes immediately, so a fresh one
     ///   per iteration never waits: the loop spins, or skips its delay; in a
     ///   `while poll_tick(cx).is_ready()` loop it never sees `Pending`; in a
-    ///   `poll` fn the new interval has not registered the waker either.
+    ///   `poll` fn the new interval has not registered the waker either. A
+    ///   field re-made with its own period by another method (to push the
+    ///   next run a period away) does the opposite of what it means: the
+    ///   work it paces runs again at once.
     /// - (c) A timer created each iteration restarts its deadline whenever
     ///   another branch wins; under steady traffic it never fires, and the idle
-    ///   flush, the resync or the watchdog check in its branch never runs. A
+    ///   flush or the expiry pass in its branch never runs, while what it was
+    ///   to take away (the unflushed batch, the unpersisted list, the entries
+    ///   to expire) grows and waits, and is lost on a crash. A
     ///   periodic rival with a shorter period always wins first, so even an
     ///   inactivity timeout never fires (the 5 s interval restarts the 60 s
     ///   deadline forever), and a waiter that keeps coming back empty turns a
@@ -217,6 +247,7 @@ pub const NEEDS: Needs = Needs(&[&[
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let consts = file_consts(cx.file);
+    let methods = file_methods(cx);
     for function in &cx.functions {
         let mut walker = Walker {
             cx,
@@ -228,6 +259,7 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
             in_select_future: false,
             locals: Vec::new(),
             consts: &consts,
+            methods: &methods,
             poll_intervals: is_poll_fn(function.sig).then(Vec::new),
         };
         walker.visit_block(function.body);
@@ -235,6 +267,7 @@ pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
             walker.report_poll_intervals(&events, function.sig.ident.span());
         }
     }
+    check_replaced_fields(cx, out);
 }
 
 /// Walks one function body, keeping the loops that enclose the current node.
@@ -255,6 +288,8 @@ struct Walker<'a, 'c> {
     locals: Vec<(String, &'a Expr)>,
     /// The file's `const NAME: T = value;` items, by name.
     consts: &'c HashMap<String, &'a Expr>,
+    /// The bodies of the file's methods (functions taking `self`), by name.
+    methods: &'c HashMap<String, Vec<&'a Block>>,
     /// In a `poll` fn (re-entered by the executor like a loop body): the
     /// interval events outside its loops.
     poll_intervals: Option<Vec<IntervalEvent>>,
@@ -273,6 +308,21 @@ fn is_poll_fn(sig: &syn::Signature) -> bool {
 fn ticked_method(call: &ExprMethodCall) -> bool {
     (call.method == "tick" && call.args.is_empty())
         || (call.method == "poll_tick" && call.args.len() == 1)
+}
+
+/// The bodies of the file's functions that take `self`, by name: what a
+/// `self.flush()` in a timer's branch does.
+fn file_methods<'a>(cx: &Context<'a>) -> HashMap<String, Vec<&'a Block>> {
+    let mut methods: HashMap<String, Vec<&'a Block>> = HashMap::new();
+    for function in &cx.functions {
+        if function.sig.receiver().is_some() {
+            methods
+                .entry(function.sig.ident.to_string())
+                .or_default()
+                .push(function.body);
+        }
+    }
+    methods
 }
 
 /// `const` items of the file, its impls, traits and inline modules: the
@@ -666,16 +716,16 @@ mod tests {
             format!(
                 "async fn f(mut rx: R) {{ 'outer: loop {{ loop {{ tokio::select! {{
                     Some(m) = rx.recv() => {handler},
-                    _ = sleep(D) => flush().await,
+                    _ = sleep(D) => flush(&mut batch).await,
                 }} }} }} }}"
             )
         };
-        assert!(lint(&select("{ handle(m); break }")).is_empty());
+        assert!(lint(&select("{ batch.push(m); break }")).is_empty());
         assert!(lint(&select("return")).is_empty());
         assert!(lint(&select("continue 'outer")).is_empty());
         assert!(lint(&select("if m.last { break } else { return }")).is_empty());
-        assert!(lint(&select("{ let m = m?; handle(m) }")).len() == 1);
-        assert!(lint(&select("{ handle(m); continue }")).len() == 1);
+        assert!(lint(&select("{ let m = m?; batch.push(m) }")).len() == 1);
+        assert!(lint(&select("{ batch.push(m); continue }")).len() == 1);
         // A win that does nothing but go round is a deliberate restart (a kick, a reset).
         assert!(lint(&select("continue")).is_empty());
         assert!(lint(&select("if m.last { break }")).len() == 1);
@@ -706,8 +756,8 @@ mod tests {
     #[test]
     fn loops_in_closures_are_their_own() {
         let spawned_loop = "fn f() { tokio::spawn(async move { loop { tokio::select! {
-            Some(m) = rx.recv() => handle(m),
-            _ = sleep(D) => flush().await,
+            Some(m) = rx.recv() => batch.push(m),
+            _ = sleep(D) => flush(&mut batch).await,
         } } }); }";
         assert_eq!(lint(spawned_loop), [3]);
         let closure_in_loop = "fn f() { loop { let make = || sleep(D); run(make); } }";
@@ -717,13 +767,13 @@ mod tests {
     #[test]
     fn timed_receives_are_read_by_their_arms() {
         let if_let = "async fn f(mut rx: R) { loop {
-            if let Ok(Some(m)) = timeout(D, rx.recv()).await { handle(m) } else { resync().await } } }";
+            if let Ok(Some(m)) = timeout(D, rx.recv()).await { seen.insert(m) } else { resync(&seen).await } } }";
         assert_eq!(lint(if_let), [2]);
         let if_let_exits = "async fn f(mut rx: R) { loop {
             if let Ok(Some(m)) = timeout(D, rx.recv()).await { handle(m) } else { break } } }";
         assert!(lint(if_let_exits).is_empty());
         let method_form = "async fn f(mut rx: R) { loop {
-            match rx.recv().timeout(D).await { Ok(m) => handle(m), Err(_) => ping().await } } }";
+            match rx.recv().timeout(D).await { Ok(m) => out.push(m), Err(_) => send(out.drain(..)).await } } }";
         assert_eq!(lint(method_form), [2]);
         let question_mark = "async fn f(mut rx: R) -> Result<(), E> { loop {
             let m = timeout(D, rx.recv()).await?; handle(m); } }";
@@ -734,6 +784,41 @@ mod tests {
         let disconnected_only = "fn f(rx: R) { loop { match rx.recv_timeout(D) {
             Ok(m) => handle(m), Err(RecvTimeoutError::Disconnected) => break, Err(_) => {} } } }";
         assert!(lint(disconnected_only).is_empty());
+    }
+
+    #[test]
+    fn starved_work_must_take_what_the_traffic_builds_up() {
+        let select = |traffic: &str, timer: &str| {
+            format!(
+                "async fn f(mut rx: R) {{ loop {{ tokio::select! {{
+                    Some(m) = rx.recv() => {traffic},
+                    _ = sleep(D) => {timer},
+                }} }} }}"
+            )
+        };
+        assert_eq!(
+            lint(&select("pending.push(m)", "write(&pending).await")),
+            [3]
+        );
+        assert_eq!(
+            lint(&select("self.dirty.insert(m)", "self.dirty.clear()")),
+            [3]
+        );
+        // A report on the stream itself, a keepalive: nothing waits for them.
+        assert!(lint(&select("handle(m)", "report(rx.stats())")).is_empty());
+        assert!(lint(&select("out.push(m)", "out.push(PING)")).is_empty());
+        let by_method = "impl W { async fn run(&mut self) { loop { tokio::select! {
+            Some(m) = self.rx.recv() => self.queue.push(m),
+            _ = sleep(D) => self.flush().await,
+        } } }
+        async fn flush(&mut self) { self.queue.clear() } }";
+        assert_eq!(lint(by_method), [3]);
+        let requested = "impl W { async fn run(&mut self) { loop {
+            let msg = match timeout(D, self.rx.recv()).await { Ok(Some(m)) => m, Ok(None) => return, Err(_) => { self.flush().await; continue } };
+            match msg { Msg::Add(k) => self.queue.push(k), Msg::Flush => self.flush().await }
+        } }
+        async fn flush(&mut self) { self.queue.clear() } }";
+        assert!(lint(requested).is_empty());
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl<'a> Walker<'a, '_> {
             let batch = (kind == TimerBranch::Teardown)
                 .then(|| self.flushed_batch(&branch.handler, &rivals))
                 .flatten();
+            let mut drained = None;
             if batch.is_some() {
                 kind = TimerBranch::Work;
             } else if kind == TimerBranch::Work {
@@ -63,12 +64,15 @@ impl<'a> Walker<'a, '_> {
                 ) {
                     continue;
                 }
+                let arm = ArmBody::Expr(&branch.handler);
+                drained = self.drained_state(&arm, &self.traffic_built(&arm));
             }
+            let drains = batch.is_some() || drained.is_some();
             let timer_nanos = timer.duration.and_then(|d| self.nanos(d));
             let competing: Vec<(&Rival, Restart)> = rivals
                 .iter()
                 .filter_map(|rival| {
-                    let restart = rival.restart(kind, timer_nanos, after)?;
+                    let restart = rival.restart(kind, timer_nanos, after, drains)?;
                     Some((rival, restart))
                 })
                 .collect();
@@ -80,7 +84,10 @@ impl<'a> Walker<'a, '_> {
                 branch,
                 &timer,
                 kind,
-                batch.as_deref(),
+                Taken {
+                    batch: batch.as_deref(),
+                    drained: drained.as_deref(),
+                },
                 &competing,
             ));
         }
@@ -139,7 +146,7 @@ impl<'a> Walker<'a, '_> {
 
     /// `interval(d)`, `interval_at(t, d)`, crossbeam `tick(d)`,
     /// `IntervalStream::new(..)` of one of them: the period `d`.
-    fn period_of(&self, init: &'a Expr) -> Option<Period<'a>> {
+    pub(super) fn period_of(&self, init: &'a Expr) -> Option<Period<'a>> {
         let init = peel_future(strip_try(init), Some(self.bodies));
         let Expr::Call(call) = init else {
             return None;
@@ -321,10 +328,23 @@ impl<'a> Walker<'a, '_> {
         let Some(call) = call else { return false };
         let needle = call.to_token_stream().to_string();
         let in_body = self.frame().body.stmts.iter().any(|stmt| {
+            // The statement holding the timer (or its branch's work) is its own.
             let is_own = any_expr(std::slice::from_ref(stmt), self.bodies, |e| {
-                std::ptr::eq(e, own)
+                std::ptr::eq(e, own) || std::ptr::eq(e, call)
             });
-            !is_own && unconditional_text(stmt).contains(needle.as_str())
+            if is_own {
+                return false;
+            }
+            // A `match` on what the traffic brought, with an arm that does the
+            // work (`Msg::Flush(op) => self.flush()`): the traffic can ask for
+            // it, and the timer is a backstop.
+            let by_request = match stmt {
+                Stmt::Expr(m @ Expr::Match(_), _) => unconditional_parts(m)
+                    .iter()
+                    .any(|part| part.contains(needle.as_str())),
+                _ => false,
+            };
+            by_request || unconditional_text(stmt).contains(needle.as_str())
         });
         in_body
             || others.iter().any(|arm| {
@@ -392,9 +412,10 @@ impl<'a> Walker<'a, '_> {
         branch: &SelectBranch,
         timer: &TimerUse<'_>,
         kind: TimerBranch,
-        batch: Option<&str>,
+        taken: Taken<'_>,
         competing: &[(&Rival<'_>, Restart)],
     ) -> Finding {
+        let Taken { batch, drained } = taken;
         let duration = timer.duration.map_or("its".to_string(), describe_duration);
         let what = if timer.is_default {
             format!("`default(..)` starts a new {duration} timeout on every iteration of this loop")
@@ -415,10 +436,18 @@ impl<'a> Walker<'a, '_> {
                 "the flush of `{}` its branch leaves for",
                 batch.unwrap_or_default()
             ),
-            TimerBranch::Work => match first_call(&branch.handler, self.bodies) {
-                Some(call) => format!("the work in its branch (`{}`)", snippet(call)),
-                None => "the work in its branch".to_string(),
-            },
+            TimerBranch::Work => {
+                let work = match first_call(&branch.handler, self.bodies) {
+                    Some(call) => format!("the work in its branch (`{}`)", snippet(call)),
+                    None => "the work in its branch".to_string(),
+                };
+                match drained {
+                    Some(state) => {
+                        format!("{work}, which takes what the loop adds to `{state}`,")
+                    }
+                    None => work,
+                }
+            }
             TimerBranch::Teardown => {
                 "its branch, which ends the loop when the time is up,".to_string()
             }
@@ -555,7 +584,14 @@ impl<'a> Walker<'a, '_> {
                 return None;
             }
             let restart = match TimerBranch::of(body.outcomes(&target)) {
-                TimerBranch::Work if traffic => Restart::Traffic,
+                TimerBranch::Work
+                    if traffic
+                        && self
+                            .drained_state(body, &self.traffic_built(body))
+                            .is_some() =>
+                {
+                    Restart::Traffic
+                }
                 TimerBranch::Work | TimerBranch::Teardown if empty_round => Restart::EmptyRound,
                 _ => return None,
             };
@@ -638,6 +674,13 @@ impl<'a> Walker<'a, '_> {
             );
         self.report(finding);
     }
+}
+
+/// What the starved work of a timer's branch takes from the traffic: the
+/// batch it leaves the loop to flush, or the state it drains.
+pub(super) struct Taken<'s> {
+    pub(super) batch: Option<&'s str>,
+    pub(super) drained: Option<&'s str>,
 }
 
 // ---- branch roles and outcomes ----
@@ -735,6 +778,7 @@ impl Rival<'_> {
         kind: TimerBranch,
         timer_nanos: Option<u128>,
         after: bool,
+        drains: bool,
     ) -> Option<Restart> {
         let outcome = self.outcome;
         if let Some(period) = &self.period {
@@ -750,7 +794,9 @@ impl Rival<'_> {
         let busy = outcome.stays_busy() || (outcome.fall_idle && after);
         let empty_round = outcome.leaves && (outcome.next_idle || (outcome.fall_idle && !after));
         match kind {
-            TimerBranch::Work if busy => Some(Restart::Traffic),
+            // Traffic starves work that takes what the traffic builds up; other
+            // work (a stall report, an idle keepalive) is meant for quiet spells.
+            TimerBranch::Work if busy && drains => Some(Restart::Traffic),
             TimerBranch::Work | TimerBranch::Teardown if empty_round => Some(Restart::EmptyRound),
             // Only the code after the `select!` is starved: by rivals that skip it.
             TimerBranch::Trivial if after && outcome.only_continues() && outcome.next_busy => {
@@ -790,6 +836,15 @@ impl<'a> ArmBody<'a> {
                 Stmt::Macro(_) | Stmt::Item(_) => None,
             }),
             ArmBody::Empty => None,
+        }
+    }
+
+    /// Whether `pred` holds for an expression of the body.
+    pub(super) fn any(&self, bodies: &'a MacroBodies, pred: impl FnMut(&'a Expr) -> bool) -> bool {
+        match self {
+            ArmBody::Expr(e) => any_expr(*e, bodies, pred),
+            ArmBody::Block(b) => any_expr(*b, bodies, pred),
+            ArmBody::Empty => false,
         }
     }
 
@@ -1105,10 +1160,10 @@ fn is_receive_like(raced: &Expr) -> bool {
 /// or loop statement contributes nothing.
 fn unconditional_text(stmt: &Stmt) -> String {
     match stmt {
-        Stmt::Expr(
-            Expr::If(_) | Expr::Match(_) | Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_),
-            _,
-        ) => String::new(),
+        // The condition and the scrutinee run whenever the statement does.
+        Stmt::Expr(Expr::If(i), _) => i.cond.to_token_stream().to_string(),
+        Stmt::Expr(Expr::Match(m), _) => m.expr.to_token_stream().to_string(),
+        Stmt::Expr(Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_), _) => String::new(),
         other => other.to_token_stream().to_string(),
     }
 }
