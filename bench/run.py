@@ -130,6 +130,9 @@ def main():
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/lifecycle-lint-bench"))
     parser.add_argument("--baseline", type=Path, metavar="BINARY",
                         help="another cargo-lifecycle-lint (an older build) measured -j1 --no-cache in the same rounds")
+    parser.add_argument("--lint", type=Path, metavar="BINARY",
+                        help="measure this cargo-lifecycle-lint instead of this checkout's release build "
+                             "(e.g. one built with the same profile as --baseline)")
     parser.add_argument("--corpus-only", action="store_true", help="skip the slice")
     args = parser.parse_args()
     if args.rounds < 3:
@@ -140,7 +143,7 @@ def main():
     print("building release binaries ...", flush=True)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "lifecycle-lint", "--bins", "--example", "parse_floor"],
                    cwd=ROOT, check=True)
-    lint = ROOT / "target" / "release" / "cargo-lifecycle-lint"
+    lint = args.lint or ROOT / "target" / "release" / "cargo-lifecycle-lint"
     floor_tool = ROOT / "target" / "release" / "examples" / "parse_floor"
     cores = os.cpu_count()
     cache_dir = args.scratch / "cache"
