@@ -75,6 +75,22 @@ def vendor(scratch):
     return vendored, sliced
 
 
+def find_ast_grep():
+    """ast-grep's binary, as `ast-grep` or `sg` -- but Debian's `sg` is
+    shadow's switch-group command, so a candidate must say it is ast-grep."""
+    for name in ("ast-grep", "sg"):
+        path = shutil.which(name)
+        if not path:
+            continue
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if "ast-grep" in out:
+            return path
+    return None
+
+
 class Measurement:
     """One command measured over the rounds; its times are kept per round."""
 
@@ -148,7 +164,7 @@ def main():
     cores = os.cpu_count()
     cache_dir = args.scratch / "cache"
     cache_env = dict(os.environ, CARGO_TARGET_DIR=str(cache_dir))
-    ast_grep = shutil.which("ast-grep") or shutil.which("sg")
+    ast_grep = find_ast_grep()
 
     directories = [("corpus", vendored)] + ([] if args.corpus_only else [("slice (lifecycle-heavy crates)", sliced)])
     for name, directory in directories:
