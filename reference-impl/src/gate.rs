@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::{AssignmentId, Consumer, Metalayer, QuitReason};
 use crate::config::{next_backoff, Config};
+use crate::faults::ReaperFault;
 use crate::outcome::{AssignmentChange, LocalReason, Outcome, RearmReason};
 use crate::pace::Admit;
 use crate::reaper::{Entry, Shared};
@@ -55,21 +56,25 @@ where
     let consumer = job.entry.consumer.as_ref();
     let key = consumer.key();
     let done = |outcome: Outcome, proposals: u32| Finished { outcome, proposals };
+    // Deliberate bugs (tests only; always false in a default build).
+    let heeds_shutdown = !job.shared.fault(ReaperFault::IgnoreShutdown);
+    let heeds_step_down = !job.shared.fault(ReaperFault::IgnoreStepDown);
+    let closed_is_done = job.shared.fault(ReaperFault::ClosedIsDone);
 
     // 1. Someone else has already acted, or this replica may not.
-    if job.shared.shutdown.is_cancelled() {
+    if heeds_shutdown && job.shared.shutdown.is_cancelled() {
         return done(Outcome::StoppedShutdown, 0);
     }
-    if job.stop.is_cancelled() || job.entry.is_unregistered() {
+    if heeds_step_down && (job.stop.is_cancelled() || job.entry.is_unregistered()) {
         return job.let_go(job.why_stopped(), 0).await;
     }
     // A closed instance whose assignment the metalayer still holds is not
     // done with: its assignment is reaped below (without a local delete).
     let mut closed = consumer.is_closed();
-    if closed && !job.holds_assignment_of_closed() {
+    if closed && (closed_is_done || !job.holds_assignment_of_closed()) {
         return done(Outcome::StoppedConsumerClosed, 0);
     }
-    if !consumer.is_leader() {
+    if heeds_step_down && !consumer.is_leader() {
         return job.let_go(Outcome::StoppedLostLeadership, 0).await;
     }
     if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
@@ -113,6 +118,9 @@ where
         //     must not eat the proposal budget) and, on the first poll, not
         //     becoming a task.
         if !job.metalayer.is_ready() {
+            if job.shared.fault(ReaperFault::DropUnavailableRearm) {
+                return done(Outcome::StoppedConsumerClosed, proposals);
+            }
             return done(
                 Outcome::rearmed(RearmReason::MetalayerUnavailable),
                 proposals,
@@ -134,14 +142,14 @@ where
                     // if it still exists).
                     _ => closed = true,
                 },
-                () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals).await,
+                () = job.shared.shutdown.cancelled(), if heeds_shutdown => return done(Outcome::StoppedShutdown, proposals),
+                () = job.stop.cancelled(), if heeds_step_down => return job.let_go(job.why_stopped(), proposals).await,
                 () = &mut timer => break,
             }
         }
 
         // 3b. Check everything again right before proposing.
-        if job.entry.is_unregistered() {
+        if heeds_step_down && job.entry.is_unregistered() {
             return job.let_go(job.why_stopped(), proposals).await;
         }
         if !closed && consumer.is_closed() {
@@ -151,7 +159,10 @@ where
             }
             closed = true;
         }
-        if !consumer.is_leader() {
+        if closed && closed_is_done {
+            return done(Outcome::StoppedConsumerClosed, proposals);
+        }
+        if heeds_step_down && !consumer.is_leader() {
             if closed {
                 return done(Outcome::StoppedConsumerClosed, proposals);
             }
@@ -164,9 +175,14 @@ where
                 proposals,
             );
         }
-        if job.entry.idle_deadline_ms() > job.shared.clock.now_ms() {
+        if job.entry.idle_deadline_ms() > job.shared.clock.now_ms()
+            && !job.shared.fault(ReaperFault::SkipActivityRecheck)
+        {
             return done(Outcome::rearmed(RearmReason::ActiveAgain), proposals);
         }
+        // The identity the proposal names: the instance's own, always (a
+        // deliberate bug may name another).
+        let mut target = held;
         match job.metalayer.assignment(key) {
             // Closed already: nothing to delete here, only the assignment to reap.
             Some(current) if closed && current.same_identity(held) => {}
@@ -188,6 +204,12 @@ where
                 }
                 return done(Outcome::forced(AssignmentChange::Gone), proposals);
             }
+            Some(current)
+                if !current.same_identity(held)
+                    && job.shared.fault(ReaperFault::ProposeMetalayerIdentity) =>
+            {
+                target = current;
+            }
             Some(current) if !current.same_identity(held) => {
                 if !job.delete_locally().await {
                     return done(Outcome::StoppedShutdown, proposals);
@@ -205,11 +227,20 @@ where
         if proposals > 0 {
             job.warn_not_cleaned_up(proposals, waited);
         }
+        if job.shared.fault(ReaperFault::ProposeUnknownIdentity) {
+            target = AssignmentId::from_raft_index(u64::MAX - held.raft_index());
+        }
+        if !closed
+            && job.shared.fault(ReaperFault::DeleteBeforeCommit)
+            && !job.delete_locally().await
+        {
+            return done(Outcome::StoppedShutdown, proposals);
+        }
         proposals += 1;
         proposed_closed = closed;
-        let forwarded = job.metalayer.forward_delete_proposal(key, held);
+        let forwarded = job.metalayer.forward_delete_proposal(key, target);
         job.shared.count_proposal();
-        tracing::debug!(consumer = %key, attempt = proposals, assignment = %held,
+        tracing::debug!(consumer = %key, attempt = proposals, assignment = %target,
             forwarded = ?forwarded, closed, "inactive consumer: delete proposed to the metalayer");
 
         // 3d. Wait for the commit (seen as the consumer's quit, or for a closed
@@ -226,8 +257,8 @@ where
                     // disappearance is the answer, checked after the backoff.
                     _ => closed = true,
                 },
-                () = job.shared.shutdown.cancelled() => return done(Outcome::StoppedShutdown, proposals),
-                () = job.stop.cancelled() => return job.let_go(job.why_stopped(), proposals).await,
+                () = job.shared.shutdown.cancelled(), if heeds_shutdown => return done(Outcome::StoppedShutdown, proposals),
+                () = job.stop.cancelled(), if heeds_step_down => return job.let_go(job.why_stopped(), proposals).await,
                 () = &mut timer => break,
             }
         }
@@ -301,7 +332,7 @@ where
     /// the check is re-armed rather than forgotten.
     async fn let_go(&self, stopped: Outcome, proposals: u32) -> Finished {
         let done = |outcome: Outcome| Finished { outcome, proposals };
-        if stopped == Outcome::StoppedShutdown {
+        if stopped == Outcome::StoppedShutdown || self.shared.fault(ReaperFault::SkipStaleCleanup) {
             return done(stopped);
         }
         let Some(current) = stale_open_instance(self.metalayer, self.entry) else {

@@ -35,6 +35,7 @@ mod config;
 mod driver;
 #[cfg(feature = "etcd")]
 pub mod etcd;
+mod faults;
 mod gate;
 #[cfg(feature = "node")]
 pub mod node;
@@ -48,6 +49,10 @@ pub mod sim;
 
 pub use broker::{AssignmentId, Consumer, Metalayer, ProposeError, QuitReason};
 pub use config::{next_backoff, Config};
+/// Deliberate bugs for the crate's own tests (feature `fault-injection`).
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub use faults::{ReaperFault, ReaperFaults};
 /// The compile-time check this crate puts on its own gated delete, for the
 /// broker's functions that delete what needs consensus (see lifecycle-macros).
 pub use lifecycle_macros::quorum_gated_delete;

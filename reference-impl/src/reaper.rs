@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::broker::{Consumer, Metalayer};
 use crate::config::Config;
 use crate::driver::{Driver, MIN_GARBAGE_TO_COMPACT};
+use crate::faults::ReaperFault;
 use crate::outcome::Report;
 use crate::pace::{duration_ms, Clock, Pacer, WarningGate};
 
@@ -134,9 +135,57 @@ pub(crate) struct Shared {
     pub(crate) proposals: AtomicU64,
     pub(crate) slots: AtomicU64,
     pub(crate) spawned: AtomicU64,
+    /// Deliberate bugs switched on (tests only: see `faults.rs`).
+    #[cfg(feature = "fault-injection")]
+    pub(crate) faults: crate::faults::ReaperFaults,
 }
 
 impl Shared {
+    fn new(config: &Config) -> Shared {
+        Shared {
+            clock: Clock::start(),
+            shutdown: CancellationToken::new(),
+            pacer: Pacer::new(config.proposals_per_second, config.proposal_burst),
+            local_deletes: tokio::sync::Semaphore::new(config.max_local_deletes),
+            retry_warnings: WarningGate::new(config.warnings_per_window, config.warning_window),
+            unavailable_warnings: WarningGate::new(
+                config.warnings_per_window,
+                config.warning_window,
+            ),
+            running: Mutex::new(HashMap::new()),
+            garbage: AtomicUsize::new(0),
+            compaction_due: Notify::new(),
+            tracked: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
+            scheduled: AtomicUsize::new(0),
+            rechecked: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+            deleted: AtomicU64::new(0),
+            proposals: AtomicU64::new(0),
+            slots: AtomicU64::new(0),
+            spawned: AtomicU64::new(0),
+            #[cfg(feature = "fault-injection")]
+            faults: crate::faults::ReaperFaults::NONE,
+        }
+    }
+
+    /// Whether the deliberate bug `fault` is switched on: always false
+    /// without the `fault-injection` feature (the branches it guards are
+    /// dead code then).
+    #[inline(always)]
+    pub(crate) fn fault(&self, fault: ReaperFault) -> bool {
+        #[cfg(feature = "fault-injection")]
+        {
+            self.faults.has(fault)
+        }
+        #[cfg(not(feature = "fault-injection"))]
+        {
+            let _ = fault;
+            false
+        }
+    }
+
     pub(crate) fn count_proposal(&self) {
         self.proposals.fetch_add(1, Ordering::Relaxed);
     }
@@ -174,30 +223,33 @@ where
         observer: Option<Observer<C::Key>>,
     ) -> Reaper<M, C> {
         let config = config.normalized();
-        let shared = Arc::new(Shared {
-            clock: Clock::start(),
-            shutdown: CancellationToken::new(),
-            pacer: Pacer::new(config.proposals_per_second, config.proposal_burst),
-            local_deletes: tokio::sync::Semaphore::new(config.max_local_deletes),
-            retry_warnings: WarningGate::new(config.warnings_per_window, config.warning_window),
-            unavailable_warnings: WarningGate::new(
-                config.warnings_per_window,
-                config.warning_window,
-            ),
-            running: Mutex::new(HashMap::new()),
-            garbage: AtomicUsize::new(0),
-            compaction_due: Notify::new(),
-            tracked: AtomicUsize::new(0),
-            in_flight: AtomicUsize::new(0),
-            queued: AtomicUsize::new(0),
-            scheduled: AtomicUsize::new(0),
-            rechecked: AtomicU64::new(0),
-            finished: AtomicU64::new(0),
-            deleted: AtomicU64::new(0),
-            proposals: AtomicU64::new(0),
-            slots: AtomicU64::new(0),
-            spawned: AtomicU64::new(0),
-        });
+        let shared = Shared::new(&config);
+        Reaper::launch(metalayer, config, observer, shared)
+    }
+
+    /// Like [`start_with_observer`](Reaper::start_with_observer), with
+    /// deliberate bugs switched on (tests only: `fault-injection`).
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn start_with_faults(
+        metalayer: Arc<M>,
+        config: Config,
+        observer: Option<Observer<C::Key>>,
+        faults: crate::faults::ReaperFaults,
+    ) -> Reaper<M, C> {
+        let config = config.normalized();
+        let mut shared = Shared::new(&config);
+        shared.faults = faults;
+        Reaper::launch(metalayer, config, observer, shared)
+    }
+
+    fn launch(
+        metalayer: Arc<M>,
+        config: Config,
+        observer: Option<Observer<C::Key>>,
+        shared: Shared,
+    ) -> Reaper<M, C> {
+        let shared = Arc::new(shared);
         let (commands, inbox) = mpsc::unbounded_channel();
         let driver = Driver::new(shared.clone(), metalayer, Arc::new(config), inbox, observer);
         Reaper {

@@ -14,9 +14,15 @@
 //!
 //! While it runs, the simulation checks the reaper's contract and records
 //! every breach in [`SimCluster::violations`]:
-//! - a delete proposal only for an assignment that still exists, and only
-//!   when its consumer has been idle for its threshold (so a re-created or
-//!   active consumer is never targeted);
+//! - a delete proposal names exactly the assignment the metalayer holds for
+//!   the key at that moment (checked on what the reaper proposed, not on
+//!   what the compare-and-delete makes of it), comes from the consumer's
+//!   current leader, and only when its consumer has been idle for its
+//!   threshold (an identity the cluster never issued is a breach too);
+//! - at shutdown, the proposals each node forwarded per identity are exactly
+//!   those its runs report for the instance of that identity (a run naming
+//!   another instance's identity — the old run of a re-created consumer
+//!   naming the new one — is caught even when the metalayer would apply it);
 //! - in clustered mode, a local delete only of an instance whose assignment
 //!   removal the metalayer has committed;
 //! - no proposal from a node whose reaper has shut down, or for an instance
@@ -387,6 +393,28 @@ impl SimCluster {
     /// Builds the cluster and starts every node's reaper and the metalayer's
     /// apply loop on the current runtime.
     pub fn start(setup: SimSetup) -> Arc<SimCluster> {
+        SimCluster::launch(setup, |metalayer, config, observer| {
+            Reaper::start_with_observer(metalayer, config, observer)
+        })
+    }
+
+    /// Like [`start`](SimCluster::start), with deliberate bugs in every
+    /// node's reaper (tests only: `fault-injection`), to show a check fails.
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn start_with_faults(
+        setup: SimSetup,
+        faults: crate::faults::ReaperFaults,
+    ) -> Arc<SimCluster> {
+        SimCluster::launch(setup, move |metalayer, config, observer| {
+            Reaper::start_with_faults(metalayer, config, observer, faults)
+        })
+    }
+
+    fn launch(
+        setup: SimSetup,
+        start_reaper: impl Fn(Arc<SimMetalayer>, Config, Option<crate::Observer<String>>) -> SimReaper,
+    ) -> Arc<SimCluster> {
         let cluster = Arc::new_cyclic(|self_weak| SimCluster {
             state: Mutex::new(State {
                 clustered: setup.clustered,
@@ -428,8 +456,7 @@ impl SimCluster {
                     cluster.record_report(node, report);
                 }
             });
-            let reaper =
-                Reaper::start_with_observer(metalayer, setup.reaper.clone(), Some(observer));
+            let reaper = start_reaper(metalayer, setup.reaper.clone(), Some(observer));
             cluster.lock().nodes.push(Node {
                 reaper: Some(reaper),
                 tracked: HashMap::new(),
@@ -860,11 +887,35 @@ impl SimCluster {
     ) -> Result<(), ProposeError> {
         let mut state = self.lock();
         let now = self.now_ms();
+        // What the reaper proposed, checked as it proposes it — not what the
+        // compare-and-delete below makes of it. Right before proposing, the
+        // reaper compares its instance's identity with the metalayer's (no
+        // await in between, and the simulation is single-threaded), so the
+        // proposal must name exactly the assignment the metalayer holds now.
+        let current = state.assignments.get(key).copied();
         if state.removed.contains(&assignment) {
             self.note(
                 &mut state,
                 format!(
                     "node {node} proposed deleting {key} {assignment} after its removal committed"
+                ),
+            );
+        } else if current != Some(assignment) {
+            self.note(
+                &mut state,
+                format!(
+                    "node {node} proposed deleting {key} {assignment}, not the assignment the metalayer holds for it ({current:?})"
+                ),
+            );
+        }
+        // Only the consumer's leader reaps it (it re-checks `is_leader()`
+        // right before proposing).
+        let leader = state.consumers.get(key).map(|m| m.leader);
+        if current == Some(assignment) && leader != Some(node) {
+            self.note(
+                &mut state,
+                format!(
+                    "node {node} proposed deleting {key} {assignment}, but node {leader:?} leads it"
                 ),
             );
         }
@@ -889,13 +940,24 @@ impl SimCluster {
                 format!("node {node} proposed deleting {key} {assignment}, already closed there"),
             );
         }
-        let idle_since = state.last_active_ms.get(&assignment).copied().unwrap_or(0);
-        let threshold = state.threshold_ms.get(&assignment).copied().unwrap_or(0);
-        if now < idle_since + threshold {
-            self.note(
+        // Every assignment the cluster made has its activity and threshold
+        // recorded (`new_assignment`): one it does not know was never issued.
+        let known = (
+            state.last_active_ms.get(&assignment).copied(),
+            state.threshold_ms.get(&assignment).copied(),
+        );
+        match known {
+            (Some(idle_since), Some(threshold)) if now < idle_since + threshold => self.note(
                 &mut state,
                 format!("node {node} proposed deleting {key} {assignment}, active {}ms ago (threshold {threshold}ms)", now - idle_since),
-            );
+            ),
+            (Some(_), Some(_)) => {}
+            _ => self.note(
+                &mut state,
+                format!(
+                    "node {node} proposed deleting {key} {assignment}, an assignment the metalayer never issued"
+                ),
+            ),
         }
         let faults = state.faults.clone();
         let fate = if !state.ready || state.rng.chance(faults.reject_permille) {
@@ -1027,6 +1089,7 @@ impl SimCluster {
                 reaper.shutdown().await;
             }
         }
+        self.check_proposals_against_runs();
         self.stop_apply.cancel();
         let task = self
             .apply_task
@@ -1039,6 +1102,59 @@ impl SimCluster {
     }
 
     // ----- records and checks ---------------------------------------------------
+
+    /// Once every reaper has stopped (each run reported how many proposals
+    /// it made, for which instance): the proposals each node forwarded,
+    /// per identity named, must be exactly those its runs made for the
+    /// instance of that identity. A run that names another identity than
+    /// its own instance's — say the old run of a re-created consumer naming
+    /// the new one — is caught here even when the metalayer would apply it.
+    fn check_proposals_against_runs(&self) {
+        let mut state = self.lock();
+        type Count = BTreeMap<(usize, String, AssignmentId), u64>;
+        let (mut proposed, mut by_runs) = (Count::new(), Count::new());
+        for (_, event) in &state.history {
+            match event {
+                SimEvent::Proposed {
+                    key,
+                    assignment,
+                    node,
+                    ..
+                } => {
+                    *proposed
+                        .entry((*node, key.clone(), *assignment))
+                        .or_default() += 1
+                }
+                SimEvent::Finished { node, report } if report.proposals > 0 => {
+                    let named = report
+                        .assignment
+                        .unwrap_or(AssignmentId::from_raft_index(0));
+                    *by_runs
+                        .entry((*node, report.key.clone(), named))
+                        .or_default() += u64::from(report.proposals);
+                }
+                _ => {}
+            }
+        }
+        let mut mismatches = Vec::new();
+        for slot in proposed.keys().chain(by_runs.keys()) {
+            let (sent, made) = (
+                proposed.get(slot).copied().unwrap_or(0),
+                by_runs.get(slot).copied().unwrap_or(0),
+            );
+            if sent != made && !mismatches.iter().any(|(s, _, _)| s == slot) {
+                mismatches.push((slot.clone(), sent, made));
+            }
+        }
+        for ((node, key, assignment), sent, made) in mismatches {
+            self.note(
+                &mut state,
+                format!(
+                    "node {node} proposed deleting {key} {assignment} {sent} times, but its runs for that instance made {made} proposals"
+                ),
+            );
+        }
+    }
 
     fn record_local_delete(&self, instance: &SimConsumer) {
         let mut state = self.lock();

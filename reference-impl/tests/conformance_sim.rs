@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use conformance::{Backend, Record};
 use quorum_reaper::sim::{SimCluster, SimEvent, SimSetup};
-use quorum_reaper::{AssignmentId, Config, Consumer};
+use quorum_reaper::{AssignmentId, Config, Consumer, ReaperFaults};
 use tokio::time::Instant;
 
 const NODES: usize = 3;
@@ -17,13 +17,14 @@ const NODES: usize = 3;
 struct Sim(Arc<SimCluster>);
 
 impl Backend for Sim {
-    async fn start(config: Config) -> Option<Sim> {
-        Some(Sim(SimCluster::start(SimSetup {
+    async fn start(config: Config, faults: ReaperFaults) -> Option<Sim> {
+        let setup = SimSetup {
             nodes: NODES,
             clustered: true,
             seed: 8,
             reaper: config,
-        })))
+        };
+        Some(Sim(SimCluster::start_with_faults(setup, faults)))
     }
 
     async fn create(&self, key: &str, threshold: Duration) -> AssignmentId {
@@ -67,6 +68,10 @@ impl Backend for Sim {
     async fn fail_metalayer_leader(&self) {
         // Every uncommitted proposal is lost with the old leader.
         self.0.change_metalayer_leader(1000);
+    }
+
+    async fn shut_down_node(&self, node: usize) {
+        assert!(self.0.shut_down_node(node).await, "node {node} shuts down");
     }
 
     fn records(&self) -> Vec<(Instant, Record)> {

@@ -32,7 +32,7 @@ use std::time::Duration;
 use conformance::{Backend, Record, Run};
 use quorum_reaper::etcd::{EtcdMetalayer, EtcdNode, EtcdOptions};
 use quorum_reaper::node::{ConsumerSpec, Journal, Placement};
-use quorum_reaper::{AssignmentId, Config, Metalayer};
+use quorum_reaper::{AssignmentId, Config, Metalayer, ReaperFaults};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio::time::{sleep, Instant};
 
@@ -210,7 +210,7 @@ impl Etcd {
 }
 
 impl Backend for Etcd {
-    async fn start(config: Config) -> Option<Etcd> {
+    async fn start(config: Config, faults: ReaperFaults) -> Option<Etcd> {
         let turn = TURN.lock().await;
         let cluster = Cluster::find().await?;
         let options = EtcdOptions {
@@ -220,9 +220,15 @@ impl Backend for Etcd {
         let journal = Journal::new();
         let mut nodes = Vec::new();
         for index in 0..NODES {
-            let node = EtcdNode::start(index, journal.clone(), options.clone(), config.clone())
-                .await
-                .expect("connects");
+            let node = EtcdNode::start_with_faults(
+                index,
+                journal.clone(),
+                options.clone(),
+                config.clone(),
+                faults,
+            )
+            .await
+            .expect("connects");
             nodes.push(node);
         }
         let admin = EtcdMetalayer::connect(options, std::sync::Arc::new(|_: &_| {}))
@@ -303,6 +309,10 @@ impl Backend for Etcd {
     async fn fail_metalayer_leader(&self) {
         let leader = self.leader_name().await;
         self.kill_member(&leader).await;
+    }
+
+    async fn shut_down_node(&self, node: usize) {
+        self.nodes[node].node.shut_down().await;
     }
 
     fn records(&self) -> Vec<(Instant, Record)> {

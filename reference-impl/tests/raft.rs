@@ -12,7 +12,7 @@ use std::time::Duration;
 use conformance::{Backend, Record, Run, THRESHOLD};
 use quorum_reaper::node::NodeEvent;
 use quorum_reaper::raft::{RaftCluster, RaftSetup};
-use quorum_reaper::{AssignmentId, Config, Outcome, RearmReason};
+use quorum_reaper::{AssignmentId, Config, Outcome, ReaperFaults, RearmReason};
 use tokio::time::{sleep, Instant};
 
 const NODES: usize = 3;
@@ -28,8 +28,10 @@ impl Raft {
 }
 
 impl Backend for Raft {
-    async fn start(config: Config) -> Option<Raft> {
-        let cluster = RaftCluster::start(RaftSetup::new(NODES, config))
+    async fn start(config: Config, faults: ReaperFaults) -> Option<Raft> {
+        let mut setup = RaftSetup::new(NODES, config);
+        setup.faults = faults;
+        let cluster = RaftCluster::start(setup)
             .await
             .expect("the in-process raft cluster starts");
         Some(Raft(cluster))
@@ -98,6 +100,10 @@ impl Backend for Raft {
     async fn fail_metalayer_leader(&self) {
         let leader = self.0.leader().expect("a leader to kill");
         self.0.kill(leader).await;
+    }
+
+    async fn shut_down_node(&self, node: usize) {
+        self.0.node(node).shut_down().await;
     }
 
     fn records(&self) -> Vec<(Instant, Record)> {

@@ -21,9 +21,15 @@
 //!    phase), makes at most `max_attempts` proposals, and nothing proposes for
 //!    an assignment whose removal has committed;
 //! 4. after shutdown no task is alive and nothing still holds a consumer;
-//! 5. a proposal only ever targets a consumer idle past its threshold, and a
-//!    late commit only removes the assignment it names: a re-created
-//!    consumer is never deleted by the old one's task.
+//! 5. a proposal only ever targets a consumer idle past its threshold, from
+//!    its current leader, naming the assignment the metalayer holds at that
+//!    moment, and every run names only its own instance's identity (the
+//!    proposals counted against the runs' reports at shutdown): a re-created
+//!    consumer is never deleted by the old one's task — checked on what the
+//!    reaper proposed, not on what the compare-and-delete applied.
+//!
+//! `tests/broken_reaper.rs` shows each of these checks failing on a reaper
+//! broken on purpose.
 
 mod support;
 

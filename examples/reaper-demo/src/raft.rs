@@ -125,7 +125,7 @@ fn describe(event: &NodeEvent) -> Option<String> {
             report.key, report.outcome, report.proposals
         ),
         NodeEvent::NodeDown { node } => format!("node {node} is down"),
-        NodeEvent::Created { .. } => return None,
+        NodeEvent::Created { .. } | NodeEvent::ShuttingDown { .. } => return None,
     })
 }
 

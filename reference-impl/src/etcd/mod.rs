@@ -357,6 +357,23 @@ impl EtcdNode {
         Ok(EtcdNode { node, metalayer })
     }
 
+    /// Like [`start`](EtcdNode::start), with deliberate bugs in the reaper
+    /// (tests only: `fault-injection`), to show a check fails.
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub async fn start_with_faults(
+        index: usize,
+        journal: Journal,
+        options: EtcdOptions,
+        reaper: Config,
+        faults: crate::faults::ReaperFaults,
+    ) -> Result<EtcdNode, EtcdError> {
+        let node = Node::new(index, journal);
+        let metalayer = Arc::new(EtcdMetalayer::connect(options, node.listener()).await?);
+        node.start_with_faults(metalayer.clone(), reaper, faults);
+        Ok(EtcdNode { node, metalayer })
+    }
+
     /// Shuts the reaper down (waiting for it), then the connection's loops.
     pub async fn shut_down(&self) {
         self.node.shut_down().await;

@@ -53,6 +53,9 @@ pub enum NodeEvent {
     Leadership { node: usize, leader: bool },
     /// A run of the node's gated delete ended.
     Finished { node: usize, report: Report<String> },
+    /// The node's reaper starts shutting down: from now on it may propose
+    /// nothing.
+    ShuttingDown { node: usize },
     /// The node went down (its reaper shut down, its instances stopped).
     NodeDown { node: usize },
 }

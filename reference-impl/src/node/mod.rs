@@ -130,6 +130,31 @@ impl<M: Metalayer<String>> Node<M> {
     /// Starts the node's reaper over `metalayer` and registers the consumers
     /// it already leads.
     pub fn start(&self, metalayer: Arc<M>, config: Config) {
+        self.start_reaper(metalayer, |metalayer, observer| {
+            Reaper::start_with_observer(metalayer, config, Some(observer))
+        });
+    }
+
+    /// Like [`start`](Node::start), with deliberate bugs in the reaper
+    /// (tests only: `fault-injection`), to show a check fails.
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn start_with_faults(
+        &self,
+        metalayer: Arc<M>,
+        config: Config,
+        faults: crate::faults::ReaperFaults,
+    ) {
+        self.start_reaper(metalayer, |metalayer, observer| {
+            Reaper::start_with_faults(metalayer, config, Some(observer), faults)
+        });
+    }
+
+    fn start_reaper(
+        &self,
+        metalayer: Arc<M>,
+        launch: impl FnOnce(Arc<NodeMetalayer<M>>, Observer<String>) -> NodeReaper<M>,
+    ) {
         let metalayer = Arc::new(NodeMetalayer::new(metalayer, self.id, self.journal.clone()));
         let journal = self.journal.clone();
         let node = self.id;
@@ -139,7 +164,7 @@ impl<M: Metalayer<String>> Node<M> {
                 report: report.clone(),
             });
         });
-        let reaper = Reaper::start_with_observer(metalayer.clone(), config, Some(observer));
+        let reaper = launch(metalayer.clone(), observer);
         let mut state = self.lock();
         state.metalayer = Some(metalayer);
         state.reaper = Some(reaper);
@@ -329,6 +354,10 @@ impl<M: Metalayer<String>> Node<M> {
     pub async fn shut_down(&self) {
         let reaper = {
             let mut state = self.lock();
+            if state.reaper.is_some() {
+                self.journal
+                    .record(NodeEvent::ShuttingDown { node: self.id });
+            }
             state.down = true;
             for (_, tracked) in state.tracked.drain() {
                 tracked.unregister();

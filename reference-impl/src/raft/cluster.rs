@@ -42,6 +42,10 @@ pub struct RaftSetup {
     /// still sees every one): bounded, so a long-running cluster's journal
     /// does not grow without end.
     pub journal_events: usize,
+    /// Deliberate bugs in every node's reaper (tests only).
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub faults: crate::faults::ReaperFaults,
 }
 
 impl RaftSetup {
@@ -59,6 +63,8 @@ impl RaftSetup {
             write_timeout: Duration::from_secs(10),
             snapshot_after: 5000,
             journal_events: 100_000,
+            #[cfg(feature = "fault-injection")]
+            faults: crate::faults::ReaperFaults::NONE,
         }
     }
 }
@@ -158,7 +164,10 @@ impl RaftCluster {
                 machine,
                 setup.proposal_timeout,
             ));
+            #[cfg(not(feature = "fault-injection"))]
             node.start(metalayer.clone(), setup.reaper.clone());
+            #[cfg(feature = "fault-injection")]
+            node.start_with_faults(metalayer.clone(), setup.reaper.clone(), setup.faults);
             let stop = CancellationToken::new();
             let follower = tokio::spawn(follow_leadership(
                 metalayer.clone(),

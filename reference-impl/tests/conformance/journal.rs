@@ -42,6 +42,7 @@ pub fn journal_records(journal: &Journal) -> Vec<(Instant, Record)> {
                     assignment: Some(assignment),
                 },
                 NodeEvent::Finished { node, report } => Record::Finished { node, report },
+                NodeEvent::ShuttingDown { node } => Record::ShuttingDown { node },
                 _ => return None,
             };
             Some((epoch + at, record))

@@ -11,12 +11,18 @@
 //! 1. a consumer instance is deleted locally only once the metalayer has
 //!    committed the removal of its assignment;
 //! 2. no run makes more than `max_attempts` proposals;
-//! 3. no node proposes deleting an assignment whose removal it has applied;
+//! 3. no node proposes deleting an assignment whose removal it has applied,
+//!    nor for an instance it has deleted locally (a proposal for a closed
+//!    instance: on the real backends an instance closes only by the removal,
+//!    a local delete or its node's shutdown);
 //! 4. a proposal only targets a consumer idle past its threshold;
-//! 5. after shutdown nothing still holds a consumer;
+//! 5. no node proposes once its reaper began shutting down, and after
+//!    shutdown nothing still holds a consumer;
 //!
 //! plus whatever the backend checks on its own (the simulation's checks).
 //! "No ghost" and compare-and-delete are each scenario's own assertions.
+//! The last scenarios run a reaper broken on purpose (`ReaperFault`) and
+//! assert that these checks report it, on every backend.
 
 #![allow(dead_code)]
 
@@ -25,7 +31,9 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
-use quorum_reaper::{AssignmentId, Config, Outcome, RearmReason, Report};
+use quorum_reaper::{
+    AssignmentId, Config, Outcome, ReaperFault, ReaperFaults, RearmReason, Report,
+};
 use tokio::time::{sleep, Instant};
 use tracing::Level;
 
@@ -87,14 +95,17 @@ pub enum Record {
     },
     /// A run of a node's gated delete ended.
     Finished { node: usize, report: Report<String> },
+    /// `node`'s reaper began shutting down.
+    ShuttingDown { node: usize },
 }
 
 /// A clustered deployment of three broker nodes over one metalayer backend.
 #[allow(async_fn_in_trait)]
 pub trait Backend: Sized {
-    /// Starts it with every reaper on `config`; `None` when the backend is
+    /// Starts it with every reaper on `config`, with `faults` switched on
+    /// (`ReaperFaults::NONE`: the shipped reaper); `None` when the backend is
     /// not available here (and it may be skipped: it said why).
-    async fn start(config: Config) -> Option<Self>;
+    async fn start(config: Config, faults: ReaperFaults) -> Option<Self>;
     /// Creates consumer `key`, or re-creates it under a new identity.
     async fn create(&self, key: &str, threshold: Duration) -> AssignmentId;
     /// Activity on `key`, seen by its leader.
@@ -114,6 +125,9 @@ pub trait Backend: Sized {
     async fn release_proposals(&self);
     /// The metalayer's leader fails.
     async fn fail_metalayer_leader(&self);
+    /// Broker node `node` shuts down (its reaper first, waiting for it, then
+    /// its instances) while the metalayer stays up.
+    async fn shut_down_node(&self, node: usize);
     /// Everything recorded so far, in order.
     fn records(&self) -> Vec<(Instant, Record)>;
     /// Contract breaches the backend detected on its own.
@@ -135,7 +149,16 @@ pub struct Run<B> {
 
 impl<B: Backend> Run<B> {
     pub async fn start() -> Option<Run<B>> {
-        Some(Run::with_backend(B::start(suite_config()).await?))
+        Run::start_broken(suite_config(), ReaperFaults::NONE).await
+    }
+
+    /// A run whose reapers have `config` and deliberate bugs.
+    pub async fn start_broken(config: Config, faults: ReaperFaults) -> Option<Run<B>> {
+        let backend = B::start(config.clone(), faults).await?;
+        Some(Run {
+            config,
+            ..Run::with_backend(backend)
+        })
     }
 
     /// A run over a backend started on [`suite_config`] some other way.
@@ -262,16 +285,22 @@ impl<B: Backend> Run<B> {
     }
 
     /// Shuts down (if not yet) and checks the invariants.
-    pub async fn finish(mut self) {
-        self.shutdown().await;
-        let mut breaches = self.backend.violations();
-        breaches.extend(self.invariant_breaches());
+    pub async fn finish(self) {
+        let (breaches, run) = self.breaches().await;
         assert!(
             breaches.is_empty(),
             "invariants broken:\n{}\nrecords:\n{}",
             breaches.join("\n"),
-            self.dump()
+            run.dump()
         );
+    }
+
+    /// Shuts down (if not yet) and returns the invariants' breaches.
+    pub async fn breaches(mut self) -> (Vec<String>, Run<B>) {
+        self.shutdown().await;
+        let mut breaches = self.backend.violations();
+        breaches.extend(self.invariant_breaches());
+        (breaches, self)
     }
 
     fn invariant_breaches(&self) -> Vec<String> {
@@ -323,6 +352,23 @@ impl<B: Backend> Run<B> {
                             "node {node} proposed deleting {key} {assignment} after applying its removal"
                         ));
                     }
+                    let deleted_here = before.iter().any(|(_, r)| {
+                        matches!(r, Record::DeletedLocally { node: n, assignment: Some(a), .. }
+                            if a == assignment && n == node)
+                    });
+                    if deleted_here {
+                        breaches.push(format!(
+                            "node {node} proposed deleting {key} {assignment}, an instance it had already deleted locally (closed)"
+                        ));
+                    }
+                    let stopping = before
+                        .iter()
+                        .any(|(_, r)| matches!(r, Record::ShuttingDown { node: n } if n == node));
+                    if stopping {
+                        breaches.push(format!(
+                            "node {node} proposed deleting {key} {assignment} after its reaper shut down"
+                        ));
+                    }
                     if let Some(active) = self.last_activity(key, *assignment, *at) {
                         if *at + CREATE_SLACK < active + THRESHOLD {
                             breaches.push(format!(
@@ -333,7 +379,7 @@ impl<B: Backend> Run<B> {
                         }
                     }
                 }
-                Record::Removed { .. } => {}
+                Record::Removed { .. } | Record::ShuttingDown { .. } => {}
             }
         }
         breaches
@@ -505,6 +551,111 @@ pub async fn shutdown_while_a_delete_waits_deletes_nothing<B: Backend>(mut run: 
     run.finish().await;
 }
 
+// ----- the same checks on a reaper broken on purpose -------------------------
+//
+// Each script runs twice: on the shipped reaper, where the checks must find
+// nothing, and with one deliberate bug, where the check guarding against it
+// must report it.
+
+/// Runs `script` on the shipped reaper (no breach allowed) and with
+/// `faults` (a breach containing each of `expected` required).
+async fn caught<B, S>(config: Config, faults: ReaperFaults, expected: &[&str], script: S)
+where
+    B: Backend,
+    S: AsyncFn(&mut Run<B>),
+{
+    for broken in [false, true] {
+        let with = if broken { faults } else { ReaperFaults::NONE };
+        let Some(mut run) = Run::<B>::start_broken(config.clone(), with).await else {
+            return;
+        };
+        script(&mut run).await;
+        let (breaches, run) = run.breaches().await;
+        if !broken {
+            assert!(
+                breaches.is_empty(),
+                "the shipped reaper fails the script meant for {faults:?}: {breaches:#?}\nrecords:\n{}",
+                run.dump()
+            );
+            continue;
+        }
+        for expected in expected {
+            assert!(
+                breaches.iter().any(|b| b.contains(expected)),
+                "{faults:?} not caught (expected a breach containing {expected:?}): {breaches:#?}\nrecords:\n{}",
+                run.dump()
+            );
+        }
+    }
+}
+
+/// A reaper that deletes the instance locally right before proposing its
+/// delete: the local delete comes before the commit, and its retry proposes
+/// for the instance it already closed.
+pub async fn a_local_delete_before_the_commit_is_caught<B: Backend>() {
+    caught::<B, _>(
+        suite_config(),
+        ReaperFaults::of(&[ReaperFault::DeleteBeforeCommit]),
+        &[
+            "before the metalayer committed its removal",
+            "an instance it had already deleted locally",
+        ],
+        async |run| {
+            run.backend.hold_proposals().await;
+            let c = run.create("c").await;
+            // The retry, after the first backoff (for the broken reaper: for
+            // the instance it closed).
+            run.eventually("the delete is proposed twice", || {
+                let proposals = run
+                    .backend
+                    .records()
+                    .iter()
+                    .filter(|(_, r)| matches!(r, Record::Proposed { assignment, .. } if *assignment == c))
+                    .count();
+                std::future::ready(proposals >= 2)
+            })
+            .await;
+            run.backend.release_proposals().await;
+            run.eventually("the assignment is removed", || run.is_gone("c", c))
+                .await;
+        },
+    )
+    .await;
+}
+
+/// A reaper whose runs ignore both the shutdown and their unregistering
+/// (a node unregisters everything as it goes down): it goes on proposing
+/// while its node shuts down, the metalayer still up.
+pub async fn a_proposal_after_shutdown_is_caught<B: Backend>() {
+    // Two attempts: the broken run's second proposal comes during the
+    // shutdown, which then waits for it only one backoff longer.
+    let config = Config {
+        max_attempts: 2,
+        ..suite_config()
+    };
+    caught::<B, _>(
+        config,
+        ReaperFaults::of(&[ReaperFault::IgnoreShutdown, ReaperFault::IgnoreStepDown]),
+        &["after its reaper shut down"],
+        async |run| {
+            run.backend.hold_proposals().await;
+            let c = run.create("c").await;
+            run.eventually("the delete is proposed", || {
+                std::future::ready(run.proposed("c", c))
+            })
+            .await;
+            let proposer = run.backend.records().iter().find_map(|(_, r)| match r {
+                Record::Proposed { node, .. } => Some(*node),
+                _ => None,
+            });
+            run.backend
+                .shut_down_node(proposer.expect("a proposer"))
+                .await;
+        },
+    )
+    .await;
+}
+
 /// Instantiates every scenario for one backend, as `#[tokio::test]`s with
 /// the given runtime arguments; a backend that is not available here (its
 /// `start` said why) runs none of them.
@@ -544,6 +695,16 @@ macro_rules! conformance_suite {
             if let Some(run) = conformance::Run::<$backend>::start().await {
                 conformance::shutdown_while_a_delete_waits_deletes_nothing(run).await;
             }
+        }
+
+        #[tokio::test($($runtime),*)]
+        async fn broken_reaper_a_local_delete_before_the_commit_is_caught() {
+            conformance::a_local_delete_before_the_commit_is_caught::<$backend>().await;
+        }
+
+        #[tokio::test($($runtime),*)]
+        async fn broken_reaper_a_proposal_after_shutdown_is_caught() {
+            conformance::a_proposal_after_shutdown_is_caught::<$backend>().await;
         }
     };
 }
