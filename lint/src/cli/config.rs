@@ -410,14 +410,7 @@ impl Document<'_> {
         for (key, value) in entries {
             let id = key.get_ref().as_ref();
             let Some(selection) = crate::rules::select(id) else {
-                let help = match crate::rules::suggestion(id) {
-                    Some(meant) => format!("did you mean `{meant}`?"),
-                    None => format!(
-                        "known rules: {}; groups: {}, all",
-                        super::rule_ids(),
-                        super::group_names()
-                    ),
-                };
+                let help = super::name_help(id);
                 return Err(self.error(
                     key.span(),
                     format!("unknown rule or group `{id}` in {}", section(name, "rules")),

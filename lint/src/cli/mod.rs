@@ -565,10 +565,16 @@ fn package_dirs(root: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
 /// "unknown rule `x`{place}", with the name that was probably meant, else
 /// the list of names.
 fn unknown_name(name: &str, place: &str) -> String {
+    format!("unknown rule or group `{name}`{place}; {}", name_help(name))
+}
+
+/// "did you mean `x`?" for a name close to a known one, else the known
+/// rules and groups.
+fn name_help(name: &str) -> String {
     match crate::rules::suggestion(name) {
-        Some(meant) => format!("unknown rule or group `{name}`{place}; did you mean `{meant}`?"),
+        Some(meant) => format!("did you mean `{meant}`?"),
         None => format!(
-            "unknown rule or group `{name}`{place}; known rules: {}; groups: {}, all",
+            "known rules: {}; groups: {}, all",
             rule_ids(),
             group_names()
         ),
