@@ -517,9 +517,9 @@ pub(super) fn check_replaced_fields(cx: &Context<'_>, out: &mut Vec<Finding>) {
             let help = "to restart the period, `self.field.reset()` (the next tick comes a whole \
                         period later); or make the interval with \
                         `interval_at(Instant::now() + period, period)`";
-            let mut finding = Finding::new(&INFO, &interval, message, help);
+            let mut finding = Finding::new(&INFO, interval, message, help);
             if maker.is_some() {
-                finding = finding.with_label(&assign, format!("stored in `self.{field}` here"));
+                finding = finding.with_label(assign, format!("stored in `self.{field}` here"));
             }
             out.push(finding);
             false

@@ -504,7 +504,7 @@ impl<'a> Walker<'a, '_> {
         }
         if timer.by_let {
             if let Some(future) = &branch.future {
-                finding = finding.with_label(&future, "the per-iteration timer is raced here");
+                finding = finding.with_label(future, "the per-iteration timer is raced here");
             }
         }
         for (rival, restart) in competing {
@@ -661,8 +661,8 @@ impl<'a> Walker<'a, '_> {
                 "a message on `{raced}` arrives first and the loop goes on: the deadline restarts"
             ),
         };
-        let finding = Finding::new(&INFO, &timed.call, message, help)
-            .with_label(&timed.raced, raced_label)
+        let finding = Finding::new(&INFO, timed.call, message, help)
+            .with_label(timed.raced, raced_label)
             .with_label(
                 timer_arm_span,
                 "runs only after a whole quiet period: never under steady traffic",
