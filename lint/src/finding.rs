@@ -1,6 +1,8 @@
 //! What a rule reports: a [`Finding`] at a span, with labels and help.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::spanned::Spanned;
 
 use crate::rules::RuleInfo;
 
@@ -37,10 +39,54 @@ impl std::fmt::Display for Level {
     }
 }
 
+/// Where a piece of code is: its span, and the span of its last token.
+///
+/// Where spans can be joined (the CLI parses with span locations) `span`
+/// covers the whole code. A proc-macro on stable Rust cannot join spans, so
+/// there `span` is the first token's alone, and the macro underlines the
+/// code from `span` to `last` instead.
+#[derive(Debug, Clone, Copy)]
+pub struct Extent {
+    pub span: Span,
+    pub last: Span,
+}
+
+impl Extent {
+    /// The extent of a syntax node, from its first token to its last.
+    pub fn of(node: &(impl ToTokens + ?Sized)) -> Extent {
+        Extent::spanning(node.span(), node.to_token_stream())
+    }
+
+    /// The extent of `tokens`, whose joined span is `span`.
+    pub fn spanning(span: Span, tokens: TokenStream) -> Extent {
+        let last = tokens.into_iter().last().map_or(span, |tree| match tree {
+            // The end of a group is its closing delimiter.
+            TokenTree::Group(group) => group.span_close(),
+            other => other.span(),
+        });
+        Extent { span, last }
+    }
+}
+
+/// A bare span is code of one token (or already joined).
+impl From<Span> for Extent {
+    fn from(span: Span) -> Extent {
+        Extent { span, last: span }
+    }
+}
+
+impl<T: ToTokens + ?Sized> From<&T> for Extent {
+    fn from(node: &T) -> Extent {
+        Extent::of(node)
+    }
+}
+
 /// A secondary location that explains the finding ("the proposal is sent here").
 #[derive(Debug, Clone)]
 pub struct Label {
     pub span: Span,
+    /// The last token of the labelled code (see [`Extent`]).
+    pub last: Span,
     pub message: String,
 }
 
@@ -53,6 +99,8 @@ pub struct Finding {
     pub rule: &'static RuleInfo,
     /// The offending code; the primary label of a rendered report.
     pub span: Span,
+    /// The last token of the offending code (see [`Extent`]).
+    pub last: Span,
     pub message: String,
     pub labels: Vec<Label>,
     pub help: String,
@@ -61,24 +109,47 @@ pub struct Finding {
 impl Finding {
     pub fn new(
         rule: &'static RuleInfo,
-        span: Span,
+        at: impl Into<Extent>,
         message: impl Into<String>,
         help: impl Into<String>,
     ) -> Finding {
+        let Extent { span, last } = at.into();
         Finding {
             rule,
             span,
+            last,
             message: message.into(),
             labels: Vec::new(),
             help: help.into(),
         }
     }
 
-    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Finding {
+    pub fn with_label(mut self, at: impl Into<Extent>, message: impl Into<String>) -> Finding {
+        let Extent { span, last } = at.into();
         self.labels.push(Label {
             span,
+            last,
             message: message.into(),
         });
         self
+    }
+}
+
+#[cfg(all(test, feature = "span-locations"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_extent_ends_at_the_last_token_of_its_node() {
+        let expr: syn::Expr = syn::parse_str("scopeguard::guard(c, |c| c.delete())").unwrap();
+        let extent = Extent::of(&expr);
+        // `span` is joined here (span locations); `last` is the closing paren.
+        assert_eq!(extent.span.start().column, 0);
+        assert_eq!(extent.last.start().column, 35);
+        assert_eq!(extent.last.end(), extent.span.end());
+
+        let lone = proc_macro2::Span::call_site();
+        let from_span = Extent::from(lone);
+        assert_eq!(from_span.last.start(), from_span.span.start());
     }
 }

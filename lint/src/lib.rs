@@ -37,6 +37,6 @@ pub mod cli;
 
 pub use engine::{check_file, check_function, Options};
 pub use facts::CrateFacts;
-pub use finding::{Finding, Label, Level};
+pub use finding::{Extent, Finding, Label, Level};
 pub use rules::{Rule, RuleInfo, RULES};
 pub use vocabulary::Vocabulary;

@@ -24,7 +24,6 @@
 
 use std::collections::HashSet;
 
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Macro, Stmt};
 
@@ -103,9 +102,9 @@ pub fn check<'a>(cx: &Context<'a>, function: &str, exit: &SilentExit<'a>) -> Opt
     let help = "skip just this item with `continue` (and log it if that is unexpected); return \
                 early only for a condition that is about the whole batch"
         .to_string();
-    let finding = Finding::new(&INFO, exit.ret.span(), message, help)
-        .with_label(exit.guard.expr().span(), "a test of the current item")
-        .with_label(source.span(), "the batch whose remaining items are dropped");
+    let finding = Finding::new(&INFO, exit.ret, message, help)
+        .with_label(exit.guard.expr(), "a test of the current item")
+        .with_label(source, "the batch whose remaining items are dropped");
     Some(finding)
 }
 

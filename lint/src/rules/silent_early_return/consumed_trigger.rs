@@ -19,7 +19,6 @@
 use std::collections::{HashMap, HashSet};
 
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Arm, Block, Expr, ExprIf, ExprMatch, ExprReturn, Local, Macro, Pat, Stmt};
 
@@ -257,8 +256,8 @@ pub fn check_tick_not_rearmed<'a>(
     let help = "re-arm the tick on this path too when the condition is temporary (a role, a pending operation); return without re-arming only when the work is finished"
         .to_string();
     Some(
-        Finding::new(&INFO, exit.ret.span(), message, help)
-            .with_label(rearm.span(), "the normal path re-arms the tick here"),
+        Finding::new(&INFO, exit.ret, message, help)
+            .with_label(rearm, "the normal path re-arms the tick here"),
     )
 }
 
@@ -1378,13 +1377,13 @@ fn report(subject: &Subject, guard: &SilentGuard<'_>) -> Finding {
         "log a warning with {key} and re-arm the check (or delete locally) before returning; \
          if giving up here is right, return an error or `false` so the caller knows nothing was done"
     );
-    let mut finding = Finding::new(&INFO, guard.ret.span(), message, help);
+    let mut finding = Finding::new(&INFO, guard.ret, message, help);
     for needed in &guard.needed {
         let label = match guard.absence {
             Absence::Missing => format!("gives up when `{}` is `None`", expr_text(needed.source)),
             Absence::Failed => format!("gives up when `{}` is an `Err`", expr_text(needed.source)),
         };
-        finding = finding.with_label(needed.source.span(), label);
+        finding = finding.with_label(needed.source, label);
     }
     finding
 }

@@ -16,7 +16,6 @@
 //!   done and leaves the entry behind.
 
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Block, Expr, Stmt};
 
@@ -105,10 +104,10 @@ fn break_was_meant<'a>(
             "use `break` (or a labelled `break`) so the cleanup after the loop runs, or run \
                     that cleanup in this branch before returning"
                 .to_string();
-        let mut finding = Finding::new(&INFO, exit.ret.span(), message, help)
-            .with_label(expr.span(), "this loop's `break` reaches the cleanup below");
+        let mut finding = Finding::new(&INFO, exit.ret, message, help)
+            .with_label(expr, "this loop's `break` reaches the cleanup below");
         for call in skipped.iter().take(3) {
-            finding = finding.with_label(call.expr.span(), "skipped by the return");
+            finding = finding.with_label(call.expr, "skipped by the return");
         }
         return Some(finding);
     }
@@ -159,10 +158,10 @@ fn half_a_finish<'a>(cx: &Context<'a>, function: &str, exit: &SilentExit<'a>) ->
     let help = "do the finishing bookkeeping on this path too (or fall through to the finishing \
                 path) before returning"
         .to_string();
-    let mut finding = Finding::new(&INFO, exit.ret.span(), message, help)
-        .with_label(mark.span(), "the finishing path marks it done here too");
+    let mut finding = Finding::new(&INFO, exit.ret, message, help)
+        .with_label(mark, "the finishing path marks it done here too");
     for call in skipped.iter().take(3) {
-        finding = finding.with_label(call.expr.span(), "skipped by the early return");
+        finding = finding.with_label(call.expr, "skipped by the early return");
     }
     Some(finding)
 }

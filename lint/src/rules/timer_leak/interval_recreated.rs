@@ -24,7 +24,7 @@ use super::*;
 pub(super) enum IntervalEvent {
     Created {
         name: String,
-        span: Span,
+        span: Extent,
         period: String,
         how: Creation,
     },
@@ -33,7 +33,7 @@ pub(super) enum IntervalEvent {
     },
     Tick {
         name: String,
-        span: Span,
+        span: Extent,
         discarded: bool,
         in_select: bool,
         /// In the `while` condition: runs at the start of every iteration.
@@ -94,8 +94,12 @@ impl<'a> Walker<'a, '_> {
         let receiver = peel_future(&call.receiver, None);
         if let Some(period) = immediate_interval(receiver) {
             if !self.loops.is_empty() {
-                let finding =
-                    self.fresh_interval_finding(receiver.span(), call.span(), &period, in_select);
+                let finding = self.fresh_interval_finding(
+                    Extent::of(receiver),
+                    Extent::of(call),
+                    &period,
+                    in_select,
+                );
                 self.report(finding);
             }
             return;
@@ -103,7 +107,7 @@ impl<'a> Walker<'a, '_> {
         if let (Some(events), Some(name)) = (self.interval_events(), interval_key(receiver)) {
             events.push(IntervalEvent::Tick {
                 name,
-                span: call.span(),
+                span: Extent::of(call),
                 discarded,
                 in_select,
                 in_condition: false,
@@ -135,7 +139,7 @@ impl<'a> Walker<'a, '_> {
         if let Some(events) = self.interval_events() {
             events.push(IntervalEvent::Created {
                 name,
-                span: assign.span(),
+                span: Extent::of(assign),
                 period,
                 how,
             });
@@ -151,7 +155,7 @@ impl<'a> Walker<'a, '_> {
                 if let Some(name) = interval_key(&call.receiver) {
                     ticks.push(IntervalEvent::Tick {
                         name,
-                        span: call.span(),
+                        span: Extent::of(call),
                         discarded: false,
                         in_select: false,
                         in_condition: true,
@@ -279,8 +283,8 @@ impl<'a> Walker<'a, '_> {
 
     pub(super) fn fresh_interval_finding(
         &self,
-        created: Span,
-        tick: Span,
+        created: Extent,
+        tick: Extent,
         period: &str,
         in_select: bool,
     ) -> Finding {
@@ -341,7 +345,7 @@ pub(super) fn tick_receiver(expr: &Expr) -> Option<&Expr> {
 
 /// The ticks of `name` in `events` before it is reset or re-created:
 /// (span, discarded, in a `select!`, in the `while` condition).
-fn ticks_until_reset(name: &str, events: &[IntervalEvent]) -> Vec<(Span, bool, bool, bool)> {
+fn ticks_until_reset(name: &str, events: &[IntervalEvent]) -> Vec<(Extent, bool, bool, bool)> {
     let mut ticks = Vec::new();
     for event in events {
         match event {
@@ -513,10 +517,9 @@ pub(super) fn check_replaced_fields(cx: &Context<'_>, out: &mut Vec<Finding>) {
             let help = "to restart the period, `self.field.reset()` (the next tick comes a whole \
                         period later); or make the interval with \
                         `interval_at(Instant::now() + period, period)`";
-            let mut finding = Finding::new(&INFO, interval.span(), message, help);
+            let mut finding = Finding::new(&INFO, interval, message, help);
             if maker.is_some() {
-                finding =
-                    finding.with_label(assign.span(), format!("stored in `self.{field}` here"));
+                finding = finding.with_label(assign, format!("stored in `self.{field}` here"));
             }
             out.push(finding);
             false

@@ -19,7 +19,7 @@ use syn::visit::{self, Visit};
 use syn::{Block, Expr, ExprIf, ExprMatch, ExprMethodCall, Local, Macro, Pat, Stmt, UnOp};
 
 use crate::engine::Context;
-use crate::finding::Finding;
+use crate::finding::{Extent, Finding};
 use crate::macro_bodies::{BranchKind, MacroBodies, MacroBody, Select, SelectBranch, SelectFlavor};
 use crate::prefilter::{Needs, Trigger::*};
 use crate::syntax::{
@@ -475,7 +475,7 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
             if let Some(period) = immediate_interval(init) {
                 frame.intervals.push(IntervalEvent::Created {
                     name: name.clone(),
-                    span: init.span(),
+                    span: Extent::of(init),
                     period,
                     how: Creation::Let,
                 });

@@ -189,7 +189,7 @@ impl<'a> Walker<'a, '_> {
                 } else {
                     Role::Timer(TimerUse {
                         display: "default(..)".to_string(),
-                        created: branch.span,
+                        created: branch.span.into(),
                         duration: Some(future),
                         by_let: false,
                         is_default: true,
@@ -242,7 +242,7 @@ impl<'a> Walker<'a, '_> {
         };
         Some(TimerUse {
             display: call.display,
-            created: call.expr.span(),
+            created: Extent::of(&call.expr),
             duration: Some(duration),
             by_let,
             is_default: false,
@@ -500,12 +500,11 @@ impl<'a> Walker<'a, '_> {
                 TimerBranch::Teardown => "runs only after a whole period without a restart",
                 _ => "runs only after a whole quiet period: never under steady traffic",
             };
-            finding = finding.with_label(branch.handler.span(), label);
+            finding = finding.with_label(&branch.handler, label);
         }
         if timer.by_let {
             if let Some(future) = &branch.future {
-                finding =
-                    finding.with_label(future.span(), "the per-iteration timer is raced here");
+                finding = finding.with_label(future, "the per-iteration timer is raced here");
             }
         }
         for (rival, restart) in competing {
@@ -662,8 +661,8 @@ impl<'a> Walker<'a, '_> {
                 "a message on `{raced}` arrives first and the loop goes on: the deadline restarts"
             ),
         };
-        let finding = Finding::new(&INFO, timed.call.span(), message, help)
-            .with_label(timed.raced.span(), raced_label)
+        let finding = Finding::new(&INFO, timed.call, message, help)
+            .with_label(timed.raced, raced_label)
             .with_label(
                 timer_arm_span,
                 "runs only after a whole quiet period: never under steady traffic",
@@ -694,7 +693,7 @@ pub(super) enum Role<'a> {
 
 pub(super) struct TimerUse<'a> {
     pub(super) display: String,
-    pub(super) created: Span,
+    pub(super) created: Extent,
     pub(super) duration: Option<&'a Expr>,
     pub(super) by_let: bool,
     pub(super) is_default: bool,
