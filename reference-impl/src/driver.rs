@@ -698,3 +698,44 @@ where
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-consumer figures the README's layout table quotes.
+    #[test]
+    fn layout() {
+        assert_eq!(std::mem::size_of::<Due>(), 12);
+        assert_eq!(std::mem::size_of::<Meta>(), 12);
+        assert_eq!(std::mem::size_of::<Option<Arc<()>>>(), 8);
+    }
+
+    #[test]
+    fn the_heap_pops_the_earliest_deadline_first() {
+        let mut heap: BinaryHeap<Due> = [30, 10, 20]
+            .into_iter()
+            .map(|at_ms| Due { at_ms, slot: 0 })
+            .collect();
+        let order: Vec<u64> = std::iter::from_fn(|| heap.pop().map(Due::at)).collect();
+        assert_eq!(order, [10, 20, 30]);
+    }
+
+    #[test]
+    fn an_element_is_current_only_for_its_slots_deadline_while_scheduled() {
+        let mut meta = vec![Meta::default(); 2];
+        meta[1] = Meta {
+            at: 40,
+            state: SCHEDULED,
+            ..Meta::default()
+        };
+        assert!(is_current(&meta, Due { at_ms: 40, slot: 1 }));
+        assert!(
+            !is_current(&meta, Due { at_ms: 39, slot: 1 }),
+            "rescheduled since"
+        );
+        meta[1].state = RUNNING;
+        assert!(!is_current(&meta, Due { at_ms: 40, slot: 1 }), "running");
+        assert!(!is_current(&meta, Due { at_ms: 0, slot: 0 }), "free");
+    }
+}

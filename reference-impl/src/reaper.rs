@@ -554,3 +554,42 @@ impl<C: Consumer> fmt::Debug for Tracked<C> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-consumer figures the README's layout table quotes.
+    #[test]
+    fn layout() {
+        assert_eq!(std::mem::size_of::<Cell>(), 8);
+        assert_eq!(std::mem::size_of::<Tracked<()>>(), 16);
+    }
+
+    #[test]
+    fn stamps_read_across_the_32_bit_wrap() {
+        let cell = Cell::default();
+        let wrap = 1u64 << 32;
+        cell.stamp.store(stamp_of(wrap - 5), Ordering::Relaxed);
+        assert_eq!(cell.last_active_ms(wrap + 10), wrap - 5);
+        assert_eq!(cell.last_active_ms(wrap - 5), wrap - 5);
+        // Written by a thread that read the clock a little later.
+        cell.stamp.store(stamp_of(wrap + 3), Ordering::Relaxed);
+        assert_eq!(cell.last_active_ms(wrap - 2), wrap + 3);
+        // Older than 2^31 ms reads as later than it was, never earlier.
+        cell.stamp.store(stamp_of(1_000), Ordering::Relaxed);
+        let now = 1_000 + (1u64 << 31) + 7;
+        assert!(cell.last_active_ms(now) >= 1_000);
+        assert_eq!(cell.last_active_ms(5), 1_000);
+    }
+
+    #[test]
+    fn retiring_a_slot_ends_both_generations() {
+        let cell = Cell::default();
+        cell.retire();
+        assert_eq!(cell.life(), 2, "tracked at 0, next consumer at 2");
+        cell.life.store(5, Ordering::Relaxed);
+        cell.retire();
+        assert_eq!(cell.life(), 6, "unregistered at 5, next consumer at 6");
+    }
+}
