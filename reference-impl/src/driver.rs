@@ -41,7 +41,7 @@ use crate::reaper::{Cell, Chunk, Entry, Observer, Registration, Shared, Slots, C
 /// Ready items handled per kind before the driver yields.
 const BATCH: usize = 512;
 /// Outdated heap elements tolerated before the heap is compacted.
-pub(crate) const MIN_GARBAGE_TO_COMPACT: usize = 1024;
+const MIN_OUTDATED_TO_COMPACT: usize = 1024;
 /// The timer's deadline when nothing is scheduled.
 const IDLE_WAIT: Duration = Duration::from_secs(24 * 3600);
 
@@ -645,7 +645,7 @@ where
     /// unregister, repeat) cannot grow it without bound.
     fn compact_if_mostly_outdated(&mut self) {
         let outdated = self.deadlines.len() - self.scheduled;
-        if outdated >= MIN_GARBAGE_TO_COMPACT && outdated * 2 >= self.deadlines.len() {
+        if outdated >= MIN_OUTDATED_TO_COMPACT && outdated * 2 >= self.deadlines.len() {
             let meta = &self.meta;
             self.deadlines.retain(|due| is_current(meta, *due));
             tracing::debug!(

@@ -23,10 +23,13 @@ pub type Observer<K> = Arc<dyn Fn(&Report<K>) + Send + Sync>;
 /// Tracks inactivity for many consumers and deletes the inactive ones through
 /// the quorum-gated delete.
 ///
-/// An idle consumer costs one small allocation and one heap slot: there is no
-/// task and no timer per consumer. One driver task owns a deadline heap and a
-/// single timer; [`Tracked::touch`] only stores a timestamp, and the driver
-/// re-checks the timestamp when the old deadline comes up (lazy re-check).
+/// An idle consumer costs no allocation of its own, no task and no timer:
+/// an 8-byte cell in a slot table (its generation and a 32-bit activity
+/// stamp), 20 bytes the driver keeps for its slot and a 12-byte element of the
+/// deadline heap (plus the broker's 16-byte [`Tracked`] handle). One driver
+/// task owns the heap and a single timer; [`Tracked::touch`] only stores a
+/// stamp, and the driver re-checks the stamp when the old deadline comes up
+/// (lazy re-check).
 pub struct Reaper<M, C: Consumer> {
     shared: Arc<Shared>,
     slots: Arc<Mutex<Slots>>,
@@ -67,8 +70,7 @@ pub struct Stats {
     pub in_flight: usize,
     /// Expired consumers waiting for a free slot.
     pub queued: usize,
-    /// Consumers waiting for their deadline in the driver's heap (includes
-    /// unregistered ones not dropped yet).
+    /// Consumers waiting for their deadline in the driver's heap.
     pub scheduled: usize,
     /// Deadlines that came up for a consumer touched since, and were pushed
     /// back (the lazy re-check).
