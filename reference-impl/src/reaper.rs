@@ -118,14 +118,14 @@ pub(crate) struct Cell {
 /// table can grow without moving a cell.
 pub(crate) struct Chunk {
     pub(crate) shared: Arc<Shared>,
-    cells: Box<[Cell]>,
+    cells: Box<[Cell; CHUNK]>,
 }
 
 impl Chunk {
     fn new(shared: Arc<Shared>) -> Arc<Chunk> {
         Arc::new(Chunk {
             shared,
-            cells: (0..CHUNK).map(|_| Cell::default()).collect(),
+            cells: Box::new(std::array::from_fn(|_| Cell::default())),
         })
     }
 
