@@ -29,13 +29,15 @@ use crate::prefilter::{Prefilter, RuleSet};
 /// What an item is, as far as choosing the items to parse needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Small declarations that rules read file-wide (imports, type and field
-    /// definitions, `mod x;`, foreign blocks, anything unrecognised): always
-    /// kept.
+    /// Small declarations that rules read file-wide (imports, type aliases,
+    /// `mod x;`, anything unrecognised): always kept.
     Declaration,
-    /// Functions, impls, traits, consts and statics, macro invocations and
-    /// `macro_rules!`: kept when they hold a trigger, or define a name a kept
-    /// item mentions.
+    /// `struct`, `enum`, `union`: kept when a kept item mentions any of its
+    /// words (its name, a field, a variant, a field's type).
+    Type,
+    /// Functions, impls, traits, consts and statics, foreign blocks, macro
+    /// invocations and `macro_rules!`: kept when they hold a trigger, or
+    /// define a name a kept item mentions.
     Code,
     /// `mod name { .. }`: kept when one of its items is.
     InlineMod,
@@ -528,8 +530,8 @@ fn classify(text: &str, tokens: &[Token], mut i: usize) -> (Kind, Option<usize>)
                     return (Kind::Declaration, None);
                 }
                 if word(i).is_none() {
-                    // A foreign block, `extern "C" { .. }`.
-                    return (Kind::Declaration, None);
+                    // A foreign block, `extern "C" { .. }`: it defines its functions.
+                    return (Kind::Code, None);
                 }
             }
             _ => break,
@@ -539,6 +541,7 @@ fn classify(text: &str, tokens: &[Token], mut i: usize) -> (Kind, Option<usize>)
         Some("fn" | "impl" | "trait" | "macro_rules") => (Kind::Code, None),
         Some("const") if word(i + 1) == Some("fn") => (Kind::Code, None),
         Some("const" | "static") => (Kind::Code, None),
+        Some("struct" | "enum" | "union") => (Kind::Type, None),
         Some("mod") => {
             if word(i + 1).is_some() && tokens.get(i + 2).map(|t| t.tok) == Some(Tok::Open(b'{')) {
                 (Kind::InlineMod, Some(i + 2))
@@ -674,7 +677,15 @@ pub fn ranges_to_blank(text: &str, split: &Items, needed: &[bool]) -> Option<Vec
         .zip(needed)
         .map(|(item, needed)| item.kind == Kind::Declaration || *needed)
         .collect();
-    let defines: Vec<Vec<&str>> = spans.iter().map(|t| defined(text, t)).collect();
+    let defines: Vec<Vec<&str>> = leaves
+        .iter()
+        .zip(&spans)
+        .zip(&words)
+        .map(|((item, t), w)| match item.kind {
+            Kind::Type => w.iter().copied().filter(|w| !KEYWORDS.contains(w)).collect(),
+            _ => defined(text, t),
+        })
+        .collect();
     let mut mentioned: HashSet<&str> = HashSet::new();
     let mut added: Vec<usize> = (0..leaves.len())
         .filter(|&i| kept[i] && leaves[i].kind == Kind::Code)
@@ -775,10 +786,7 @@ mod tests {
         );
         let kinds: Vec<Kind> = items.iter().map(|i| i.kind).collect();
         use Kind::*;
-        assert_eq!(
-            kinds,
-            [Declaration, Declaration, Code, Code, Code, Code, Code]
-        );
+        assert_eq!(kinds, [Declaration, Type, Code, Code, Code, Code, Code]);
         // The inner attribute lies before every item.
         assert!(items[0].range.start >= "#![allow(x)]".len());
     }
@@ -827,7 +835,7 @@ mod tests {
 
     #[test]
     fn keeps_items_with_triggers_their_callees_and_declarations() {
-        let text = "use x::Y;\nstruct S;\nconst PERIOD: u64 = 5;\nconst OTHER: u64 = 6;\nfn helper() {}\nfn unrelated() { other() }\nimpl S { fn tick(&self) { helper(); sleep(PERIOD) } }\nmod m { fn far() {} fn sleepy() { sleep(1) } }\n";
+        let text = "use x::Y;\nstruct S;\nstruct Unused { field: u8 }\nconst PERIOD: u64 = 5;\nconst OTHER: u64 = 6;\nfn helper() {}\nfn unrelated() { other() }\nimpl S { fn tick(&self) { helper(); sleep(PERIOD) } }\nmod m { fn far() {} fn sleepy() { sleep(1) } }\n";
         let items = split(text).unwrap();
         let needed: Vec<bool> = items
             .leaves()
@@ -838,6 +846,7 @@ mod tests {
         let blanked = blank(text, &blank_ranges);
         assert!(blanked.contains("use x::Y;"));
         assert!(blanked.contains("struct S;"));
+        assert!(!blanked.contains("Unused"));
         assert!(blanked.contains("const PERIOD"));
         assert!(!blanked.contains("OTHER"));
         assert!(blanked.contains("fn helper() {}"));
