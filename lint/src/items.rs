@@ -566,7 +566,10 @@ fn is_macro_path(text: &str, tokens: &[Token], mut i: usize) -> bool {
         match tokens.get(i) {
             Some(t) if t.tok == Tok::Bang => return true,
             Some(t) if &text[t.start..t.end] == ":" => {
-                if tokens.get(i + 1).is_some_and(|n| &text[n.start..n.end] == ":") {
+                if tokens
+                    .get(i + 1)
+                    .is_some_and(|n| &text[n.start..n.end] == ":")
+                {
                     i += 2;
                 } else {
                     return false;
@@ -595,10 +598,46 @@ fn idents<'t>(text: &'t str, tokens: &[Token]) -> Vec<&'t str> {
 
 /// Words no item defines.
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-    "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
-    "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true",
-    "type", "unsafe", "use", "where", "while", "union", "macro_rules",
+    "as",
+    "async",
+    "await",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "Self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "union",
+    "macro_rules",
 ];
 
 /// The names an item defines: the identifier after every `fn`, `const`,
@@ -640,7 +679,8 @@ fn defined<'t>(text: &'t str, tokens: &[Token]) -> Vec<&'t str> {
                         Tok::Other if word(h) == "<" => angle += 1,
                         Tok::Other
                             if word(h) == ">"
-                                && !(i > 0 && word(&tokens[i - 1]) == "-"
+                                && !(i > 0
+                                    && word(&tokens[i - 1]) == "-"
                                     && tokens[i - 1].end == h.start) =>
                         {
                             angle = angle.saturating_sub(1)
@@ -682,7 +722,11 @@ pub fn ranges_to_blank(text: &str, split: &Items, needed: &[bool]) -> Option<Vec
         .zip(&spans)
         .zip(&words)
         .map(|((item, t), w)| match item.kind {
-            Kind::Type => w.iter().copied().filter(|w| !KEYWORDS.contains(w)).collect(),
+            Kind::Type => w
+                .iter()
+                .copied()
+                .filter(|w| !KEYWORDS.contains(w))
+                .collect(),
             _ => defined(text, t),
         })
         .collect();
@@ -813,7 +857,10 @@ mod tests {
         let items = split(text).unwrap().items;
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].kind, Kind::InlineMod);
-        assert_eq!(texts(text, &items[0].children), ["fn a() {}", "mod inner { fn b() {} }"]);
+        assert_eq!(
+            texts(text, &items[0].children),
+            ["fn a() {}", "mod inner { fn b() {} }"]
+        );
         assert_eq!(texts(text, &items[0].children[1].children), ["fn b() {}"]);
         assert_eq!(items[1].kind, Kind::Declaration);
     }

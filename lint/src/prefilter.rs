@@ -233,7 +233,11 @@ impl Prefilter {
     /// whose needs the range's text meets: one search of the automaton for
     /// all of them. `None` when `text` mentions `quorum_gated_delete` (then
     /// every rule reads every function, see [`Prefilter::rules_for`]).
-    pub fn rules_per_range(&self, text: &str, ranges: &[std::ops::Range<usize>]) -> Option<Vec<RuleSet>> {
+    pub fn rules_per_range(
+        &self,
+        text: &str,
+        ranges: &[std::ops::Range<usize>],
+    ) -> Option<Vec<RuleSet>> {
         let mut found: Vec<Vec<usize>> = vec![Vec::new(); ranges.len()];
         let mut quorum = false;
         self.each_match(text, |id, start| {

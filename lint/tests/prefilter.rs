@@ -106,7 +106,8 @@ fn the_prefilter_never_changes_findings() {
             let facts_filter =
                 Prefilter::for_needs(&[CrateFacts::NEEDS], &vocabulary, &CrateFacts::default());
             let of_whole = CrateFacts::of_file(&file, &vocabulary);
-            let of_items = match items::narrowed(text, &facts_filter, facts_filter.rules_for(text)) {
+            let of_items = match items::narrowed(text, &facts_filter, facts_filter.rules_for(text))
+            {
                 Some(narrow) => syn::parse_file(&narrow)
                     .map(|f| CrateFacts::of_file(&f, &vocabulary))
                     .unwrap_or_else(|_| of_whole.clone()),
@@ -114,7 +115,11 @@ fn the_prefilter_never_changes_findings() {
             };
             of_whole == of_items
         };
-        assert!(all_facts_ok, "{}: the item split changed the facts", path.display());
+        assert!(
+            all_facts_ok,
+            "{}: the item split changed the facts",
+            path.display()
+        );
         let filtered = if picked.is_empty() {
             Vec::new()
         } else {

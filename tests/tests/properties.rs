@@ -119,7 +119,13 @@ fn shortcut_findings(source: &[u8], shortcuts: bool) -> Vec<(String, String, Str
     analysis
         .findings
         .iter()
-        .map(|f| (f.rule.id.to_string(), format!("{:?}", f.region), f.message.clone()))
+        .map(|f| {
+            (
+                f.rule.id.to_string(),
+                format!("{:?}", f.region),
+                f.message.clone(),
+            )
+        })
         .collect()
 }
 

@@ -600,15 +600,13 @@ fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -
 fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
     let set = prefilter.map_or(RuleSet::default(), |p| p.rules_for(&text));
     let needed: Vec<Rule> = match prefilter {
-        Some(_) => {
-            options
-                .rules
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| set.contains(*i))
-                .map(|(_, r)| *r)
-                .collect()
-        }
+        Some(_) => options
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| set.contains(*i))
+            .map(|(_, r)| *r)
+            .collect(),
         None => options.rules.to_vec(),
     };
     if needed.is_empty() {
