@@ -565,15 +565,13 @@ fn is_macro_path(text: &str, tokens: &[Token], mut i: usize) -> bool {
         i += 1;
         match tokens.get(i) {
             Some(t) if t.tok == Tok::Bang => return true,
-            Some(t) if &text[t.start..t.end] == ":" => {
-                if tokens
-                    .get(i + 1)
-                    .is_some_and(|n| &text[n.start..n.end] == ":")
-                {
-                    i += 2;
-                } else {
-                    return false;
-                }
+            Some(t)
+                if &text[t.start..t.end] == ":"
+                    && tokens
+                        .get(i + 1)
+                        .is_some_and(|n| &text[n.start..n.end] == ":") =>
+            {
+                i += 2
             }
             _ => return false,
         }
