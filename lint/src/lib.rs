@@ -26,6 +26,7 @@ pub mod engine;
 pub mod facts;
 pub mod finding;
 pub mod gated;
+pub mod items;
 pub mod macro_bodies;
 pub mod prefilter;
 pub mod rules;

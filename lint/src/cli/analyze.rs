@@ -26,7 +26,8 @@ use super::location::{LineIndex, Position, Region};
 use super::progress::Progress;
 use super::suppress::{self, Suppressed};
 use crate::facts::DeletingDrop;
-use crate::prefilter::Prefilter;
+use crate::items;
+use crate::prefilter::{Prefilter, RuleSet};
 use crate::rules::{rule, unparsable_file};
 use crate::{check_file, CrateFacts, Level, Options, Rule, RuleInfo, Vocabulary, RULES};
 
@@ -562,7 +563,10 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
     }
     let facts = match std::str::from_utf8(&bytes) {
         Ok(text) if !facts_filter.rules_for(text).is_empty() => {
-            let facts = parse(text.trim_start_matches('\u{feff}'))
+            // Only the items that can hold a deleting `Drop` are parsed.
+            let text = text.trim_start_matches('\u{feff}');
+            let narrow = items::narrowed(text, facts_filter, facts_filter.rules_for(text));
+            let facts = parse_narrowed(text, narrow)
                 .ok()
                 .map(|file| CrateFacts::of_file(&file, vocabulary));
             forget_spans();
@@ -594,17 +598,15 @@ fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -
 
 /// Pre-filters, parses, checks and locates one file's decoded text.
 fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
+    let set = prefilter.map_or(RuleSet::default(), |p| p.rules_for(&text));
     let needed: Vec<Rule> = match prefilter {
-        Some(prefilter) => {
-            let set = prefilter.rules_for(&text);
-            options
-                .rules
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| set.contains(*i))
-                .map(|(_, r)| *r)
-                .collect()
-        }
+        Some(_) => options
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| set.contains(*i))
+            .map(|(_, r)| *r)
+            .collect(),
         None => options.rules.to_vec(),
     };
     if needed.is_empty() {
@@ -616,7 +618,8 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
             text: suppress::may_hold_directive(&text).then(|| Arc::from(text)),
         };
     }
-    let file = match parse(&text) {
+    let narrow = prefilter.and_then(|p| items::narrowed(&text, p, set));
+    let file = match parse_narrowed(&text, narrow) {
         Ok(file) => file,
         Err(problem) => {
             forget_spans();
@@ -657,6 +660,18 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
         parsed: true,
         from_cache: false,
     }
+}
+
+/// Parses the narrowed text when there is one, else (or when the narrowed
+/// text does not parse: a cut in the wrong place) the whole text.
+fn parse_narrowed(text: &str, narrowed: Option<String>) -> Result<syn::File, FileProblem> {
+    if let Some(narrowed) = narrowed {
+        match parse(&narrowed) {
+            Ok(file) => return Ok(file),
+            Err(_) => forget_spans(),
+        }
+    }
+    parse(text)
 }
 
 fn parse_error_message(error: &syn::Error) -> String {
