@@ -37,6 +37,6 @@ pub mod cli;
 
 pub use engine::{check_file, check_function, Options};
 pub use facts::CrateFacts;
-pub use finding::{Finding, Label, Level};
+pub use finding::{Applicability, Edit, Finding, Fix, Label, Level, Placement};
 pub use rules::{Rule, RuleInfo, RULES};
 pub use vocabulary::Vocabulary;

@@ -47,6 +47,8 @@ pub struct Report {
     pub message: String,
     pub labels: Vec<(Region, String)>,
     pub help: String,
+    /// Rewrites of the code offered with it (see `fixes`).
+    pub fixes: Vec<super::fixes::Suggestion>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -445,6 +447,7 @@ fn collect(analysis: &mut Analysis, shown: &str, linted: &Linted, levels: &Level
                     message: f.message.clone(),
                     labels: f.labels.clone(),
                     help: f.help.clone(),
+                    fixes: f.fixes.clone(),
                 });
             }
             if let Some(text) = &linted.text {
@@ -481,6 +484,7 @@ fn collect(analysis: &mut Analysis, shown: &str, linted: &Linted, levels: &Level
                 message: format!("{message}; this file was not linted"),
                 labels: Vec::new(),
                 help: help.to_string(),
+                fixes: Vec::new(),
             });
             if let Some(text) = &linted.text {
                 analysis.sources.insert(shown.to_string(), text.clone());
@@ -647,6 +651,7 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
                 .map(|l| (index.region(l.span), l.message))
                 .collect(),
             help: f.help,
+            fixes: super::fixes::locate_all(&text, &index, f.fixes),
         })
         .collect();
     drop(file);

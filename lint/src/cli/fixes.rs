@@ -6,9 +6,83 @@
 //! JSON's `suggested_replacement`; SARIF carries it as `fixes`) and never
 //! applied without a person writing the reason.
 
-use super::location::{LineIndex, Position};
+use serde::{Deserialize, Serialize};
+
+use super::location::{LineIndex, Position, Region};
 use super::Report;
+use crate::finding::{Applicability, Fix, Placement};
 use crate::rules::Group;
+
+/// A rewrite of the code offered with a finding (a [`Fix`] of the engine),
+/// located in the file's text: what `--fix` applies, cargo JSON's
+/// `suggested_replacement`s and SARIF's `fixes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub description: String,
+    pub applicability: Applicability,
+    /// Sorted, not overlapping.
+    pub edits: Vec<Replacement>,
+}
+
+/// Text that replaces a region (an empty region: an insertion).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    pub region: Region,
+    pub text: String,
+}
+
+/// The engine's fixes located in `text` (the text the spans come from).
+/// A fix whose edits overlap, or fall outside the text, is dropped.
+pub fn locate_all(text: &str, index: &LineIndex<'_>, fixes: Vec<Fix>) -> Vec<Suggestion> {
+    fixes
+        .into_iter()
+        .filter_map(|fix| locate(text, index, fix))
+        .collect()
+}
+
+fn locate(text: &str, index: &LineIndex<'_>, fix: Fix) -> Option<Suggestion> {
+    let mut edits = Vec::new();
+    for edit in fix.edits {
+        let region = index.region(edit.span);
+        if region.end.offset > text.len() || region.start.offset > region.end.offset {
+            return None;
+        }
+        let (at, replaced) = match edit.placement {
+            Placement::Replace => (region.start, region.end),
+            Placement::Before => (region.start, region.start),
+            Placement::After => (region.end, region.end),
+            Placement::LineBefore => (region.start, region.start),
+        };
+        let mut inserted = edit.text;
+        if edit.placement == Placement::LineBefore {
+            let offset = at.offset;
+            let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let before = &text[line_start..offset];
+            if before.chars().all(|c| c == ' ' || c == '\t') {
+                inserted.push('\n');
+                inserted.push_str(before);
+            } else {
+                inserted.push(' ');
+            }
+        }
+        edits.push(Replacement {
+            region: Region {
+                start: at,
+                end: replaced,
+            },
+            text: inserted,
+        });
+    }
+    edits.sort_by_key(|e| (e.region.start.offset, e.region.end.offset));
+    let overlapping = edits
+        .windows(2)
+        .any(|w| w[1].region.start.offset < w[0].region.end.offset);
+    (!overlapping && !edits.is_empty()).then_some(Suggestion {
+        description: fix.description,
+        applicability: fix.applicability,
+        edits,
+    })
+}
 
 /// The placeholder a person replaces with the reason.
 pub const REASON_PLACEHOLDER: &str = "<why this rule does not apply here>";
@@ -84,6 +158,7 @@ mod tests {
             message: String::new(),
             labels: Vec::new(),
             help: String::new(),
+            fixes: Vec::new(),
         }
     }
 

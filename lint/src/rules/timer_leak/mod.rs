@@ -466,6 +466,7 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
         if let (Some(init), [name]) = (&local.init, pattern_names(&local.pat).as_slice()) {
             self.locals.push((name.clone(), &init.expr));
         }
+        let file = self.cx.file;
         let Some(frame) = self.loops.last_mut() else {
             return;
         };
@@ -473,11 +474,13 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
         let names = pattern_names(&local.pat);
         if let (Some(init), [name]) = (init, names.as_slice()) {
             if let Some(period) = immediate_interval(init) {
+                let rewrite = interval_rewrite(file, init);
                 frame.intervals.push(IntervalEvent::Created {
                     name: name.clone(),
                     span: init.span(),
                     period,
                     how: Creation::Let,
+                    rewrite,
                 });
             }
         }
