@@ -31,6 +31,73 @@ pub struct Replacement {
     pub text: String,
 }
 
+impl Suggestion {
+    /// How the applicability reads in the human report.
+    pub fn safety(&self) -> &'static str {
+        match self.applicability {
+            Applicability::MachineApplicable => "safe: `--fix` applies it",
+            Applicability::MaybeIncorrect => {
+                "maybe incorrect: review it; `--fix --unsafe-fixes` applies it"
+            }
+            Applicability::HasPlaceholders => "has placeholders: fill them in by hand",
+        }
+    }
+
+    /// The lines the fix touches, before and after: (first line number,
+    /// old text, new text), each without its final line break.
+    pub fn preview(&self, text: &str) -> Option<(usize, String, String)> {
+        let first = self.edits.first()?;
+        let last = self.edits.last()?;
+        let start = text[..first.region.start.offset.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let end_at = last.region.end.offset.min(text.len());
+        let end = text[end_at..].find('\n').map_or(text.len(), |i| end_at + i);
+        let old = &text[start..end];
+        let shifted: Vec<Replacement> = self
+            .edits
+            .iter()
+            .map(|e| Replacement {
+                region: Region {
+                    start: Position {
+                        offset: e.region.start.offset - start,
+                        ..e.region.start
+                    },
+                    end: Position {
+                        offset: e.region.end.offset - start,
+                        ..e.region.end
+                    },
+                },
+                text: e.text.clone(),
+            })
+            .collect();
+        let new = apply(old, shifted.iter())?;
+        Some((first.region.start.line, old.to_string(), new))
+    }
+}
+
+/// `text` with `edits` applied: sorted and not overlapping, or `None`. They
+/// are applied back to front, so each one's offsets stay valid.
+pub fn apply<'e>(text: &str, edits: impl IntoIterator<Item = &'e Replacement>) -> Option<String> {
+    let mut edits: Vec<&Replacement> = edits.into_iter().collect();
+    edits.sort_by_key(|e| (e.region.start.offset, e.region.end.offset));
+    if edits
+        .windows(2)
+        .any(|w| w[1].region.start.offset < w[0].region.end.offset)
+    {
+        return None;
+    }
+    let mut out = text.to_string();
+    for edit in edits.iter().rev() {
+        let (start, end) = (edit.region.start.offset, edit.region.end.offset);
+        if end > out.len() || !out.is_char_boundary(start) || !out.is_char_boundary(end) {
+            return None;
+        }
+        out.replace_range(start..end, &edit.text);
+    }
+    Some(out)
+}
+
 /// The engine's fixes located in `text` (the text the spans come from).
 /// A fix whose edits overlap, or fall outside the text, is dropped.
 pub fn locate_all(text: &str, index: &LineIndex<'_>, fixes: Vec<Fix>) -> Vec<Suggestion> {

@@ -91,6 +91,28 @@ fn finding(analysis: &Analysis, report: &Report) -> Value {
             "rendered": null,
         }));
     }
+    // The rewrites of the code, one child each, every edit a span with its
+    // replacement (rust-analyzer makes one quick fix of a child's spans).
+    for fix in &report.fixes {
+        let spans: Vec<Value> = fix
+            .edits
+            .iter()
+            .map(|edit| {
+                let mut at = span(&report.path, &index, &edit.region, true, None);
+                at["suggested_replacement"] = json!(edit.text);
+                at["suggestion_applicability"] = json!(fix.applicability.as_str());
+                at
+            })
+            .collect();
+        children.push(json!({
+            "message": fix.description,
+            "code": null,
+            "level": "help",
+            "spans": spans,
+            "children": [],
+            "rendered": null,
+        }));
+    }
     json!({
         "$message_type": "diagnostic",
         "message": report.message,

@@ -100,7 +100,7 @@ impl<'a> Walker<'a, '_> {
                 // `interval(d).tick().await`: one tick, a wait of a period
                 // meant (outside a `select!`, where the branch would then
                 // restart with every iteration instead).
-                let fix = interval_rewrite(self.cx.file, receiver)
+                let fix = interval_rewrite(self.cx.file, receiver, true)
                     .filter(|_| !in_select)
                     .map(|r| r.at(Applicability::MachineApplicable));
                 let finding = self
@@ -142,7 +142,7 @@ impl<'a> Walker<'a, '_> {
             }
             None => Creation::Assign,
         };
-        let rewrite = interval_rewrite(self.cx.file, &assign.right);
+        let rewrite = interval_rewrite(self.cx.file, &assign.right, false);
         if let Some(events) = self.interval_events() {
             events.push(IntervalEvent::Created {
                 name,
@@ -568,7 +568,7 @@ pub(super) fn check_replaced_fields(cx: &Context<'_>, out: &mut Vec<Finding>) {
             // callers (the first creation) would change too.
             let fix = maker
                 .is_none()
-                .then(|| interval_rewrite(cx.file, &assign.right))
+                .then(|| interval_rewrite(cx.file, &assign.right, false))
                 .flatten()
                 .map(|r| r.at(Applicability::MaybeIncorrect));
             let mut finding = Finding::new(&INFO, interval.span(), message, help).with_fix(fix);
@@ -629,7 +629,14 @@ impl IntervalRewrite {
     }
 }
 
-pub(super) fn interval_rewrite(file: &syn::File, expr: &Expr) -> Option<IntervalRewrite> {
+/// `receiver`: the call is the receiver of a method call (`interval(d).tick()`),
+/// where a block must be parenthesized (at the start of a statement, `{ .. }.tick()`
+/// would not parse).
+pub(super) fn interval_rewrite(
+    file: &syn::File,
+    expr: &Expr,
+    receiver: bool,
+) -> Option<IntervalRewrite> {
     let Expr::Call(call) = peel_parens(expr) else {
         return None;
     };
@@ -668,7 +675,7 @@ pub(super) fn interval_rewrite(file: &syn::File, expr: &Expr) -> Option<Interval
                 "tokio::time".to_string()
             };
             let made = |d: &str| format!("{prefix}::interval_at({prefix}::Instant::now() + {d}, {d})");
-            let text = with_period(period, made)?;
+            let text = with_period(period, made, receiver)?;
             Some(IntervalRewrite {
                 fix: Fix::new(description, Applicability::MaybeIncorrect)
                     .with_edit(Edit::replace(call.span(), text)),
@@ -680,7 +687,7 @@ pub(super) fn interval_rewrite(file: &syn::File, expr: &Expr) -> Option<Interval
             let start = crate::syntax::source_text(&call.args[0])?;
             let func_text = crate::syntax::source_text(&call.func)?;
             let made = |d: &str| format!("{func_text}({start} + {d}, {d})");
-            let text = with_period(&call.args[1], made)?;
+            let text = with_period(&call.args[1], made, receiver)?;
             Some(IntervalRewrite {
                 fix: Fix::new(description, Applicability::MaybeIncorrect)
                     .with_edit(Edit::replace(call.span(), text)),
@@ -694,10 +701,12 @@ pub(super) fn interval_rewrite(file: &syn::File, expr: &Expr) -> Option<Interval
 
 /// `made(period)` for a period that can be written twice, else the period
 /// bound once in a block: `{ let period = compute(); made(period) }`.
-fn with_period(period: &Expr, made: impl Fn(&str) -> String) -> Option<String> {
+fn with_period(period: &Expr, made: impl Fn(&str) -> String, receiver: bool) -> Option<String> {
     let text = crate::syntax::source_text(period)?;
     Some(if crate::syntax::is_pure(period) {
         made(&text)
+    } else if receiver {
+        format!("({{ let period = {text}; {} }})", made("period"))
     } else {
         format!("{{ let period = {text}; {} }}", made("period"))
     })

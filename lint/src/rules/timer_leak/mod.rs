@@ -474,7 +474,7 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
         let names = pattern_names(&local.pat);
         if let (Some(init), [name]) = (init, names.as_slice()) {
             if let Some(period) = immediate_interval(init) {
-                let rewrite = interval_rewrite(file, init);
+                let rewrite = interval_rewrite(file, init, false);
                 frame.intervals.push(IntervalEvent::Created {
                     name: name.clone(),
                     span: init.span(),
