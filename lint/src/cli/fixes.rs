@@ -160,12 +160,20 @@ pub fn explanation(rule: &crate::RuleInfo) -> String {
     if rule.group == Group::Meta {
         return "## Fixes\n\nNone: fix the comment or the file as the message says.\n".to_string();
     }
+    let code = match crate::rules::code_fixes(rule.id) {
+        Some(text) => format!(
+            "Rewrites of the code, per shape (`--fix` applies the machine-applicable\n\
+             ones, `--fix --unsafe-fixes` the maybe-incorrect ones too, `--diff`\n\
+             shows them; fixes with placeholders are only offered to editors):\n\n{text}"
+        ),
+        None => "No rewrite of the code itself is offered.\n".to_string(),
+    };
     format!(
-        "## Fixes\n\nEvery finding comes with one edit: a suppression comment above its line,\n\
+        "## Fixes\n\n{code}\nEvery finding also comes with a suppression comment above its line,\n\
          `// lifecycle-lint: allow({}) -- {REASON_PLACEHOLDER}`. It has a\n\
          placeholder (cargo JSON applicability `HasPlaceholders`, also in SARIF\n\
          `fixes`), so editors offer it as a quick fix and nothing applies it\n\
-         unattended. No rewrite of the code itself is offered yet.\n",
+         unattended.\n",
         rule.id
     )
 }
