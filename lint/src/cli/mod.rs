@@ -25,6 +25,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 pub use analyze::{analyze_source, Analysis, Problem, ProblemKind, Report, Settings};
 pub use config::Levels;
+pub use fixes::{Replacement, Suggestion};
 pub use location::{Position, Region};
 pub use suppress::Suppressed;
 
@@ -643,6 +644,15 @@ fn describe_configs(
         out.push_str(&group.config.describe());
     }
     Ok(out)
+}
+
+/// `text` with the edits of `suggestions` applied, as `--fix` applies them
+/// (back to front); `None` when two edits overlap.
+pub fn apply_suggestions<'s>(
+    text: &str,
+    suggestions: impl IntoIterator<Item = &'s Suggestion>,
+) -> Option<String> {
+    fixes::apply(text, suggestions.into_iter().flat_map(|s| s.edits.iter()))
 }
 
 /// Renders an analysis in `format`, exactly as the command prints it.
