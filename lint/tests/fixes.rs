@@ -31,8 +31,7 @@ fn cases() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
-            p.extension().is_some_and(|e| e == "rs")
-                && !p.to_string_lossy().ends_with(".fixed.rs")
+            p.extension().is_some_and(|e| e == "rs") && !p.to_string_lossy().ends_with(".fixed.rs")
         })
         .collect();
     cases.sort();
@@ -65,8 +64,7 @@ fn every_fix_shape_fixes_its_finding_and_leaves_valid_rust() {
     for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&case).unwrap();
-        let expected =
-            std::fs::read_to_string(case.with_extension("fixed.rs")).unwrap_or_default();
+        let expected = std::fs::read_to_string(case.with_extension("fixed.rs")).unwrap_or_default();
         let (rule, applicability) = expectation(&text);
         let analysis = lint(&name, &text);
         let findings: Vec<_> = analysis
@@ -91,7 +89,8 @@ fn every_fix_shape_fixes_its_finding_and_leaves_valid_rust() {
             failures.push(format!("{name}: fixed text differs; it is:\n{fixed}"));
             continue;
         }
-        syn::parse_file(&fixed).unwrap_or_else(|e| panic!("{name}: the fixed file does not parse: {e}"));
+        syn::parse_file(&fixed)
+            .unwrap_or_else(|e| panic!("{name}: the fixed file does not parse: {e}"));
         let again = lint(&name, &fixed);
         let left: Vec<usize> = again
             .findings
@@ -99,7 +98,10 @@ fn every_fix_shape_fixes_its_finding_and_leaves_valid_rust() {
             .filter(|f| f.rule.id == rule && applicability.is_some())
             .map(|f| f.region.start.line)
             .collect();
-        assert!(left.is_empty(), "{name}: `{rule}` still reported at lines {left:?} after the fix");
+        assert!(
+            left.is_empty(),
+            "{name}: `{rule}` still reported at lines {left:?} after the fix"
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -105,7 +105,10 @@ fn overlaps_any(edit: &Replacement, chosen: &[Replacement]) -> bool {
     let (a, b) = (edit.region.start.offset, edit.region.end.offset);
     chosen.iter().any(|c| {
         let (c0, c1) = (c.region.start.offset, c.region.end.offset);
-        (a < c1 && c0 < b) || a == c0 || (a == b && c0 < a && a < c1) || (c0 == c1 && a < c0 && c0 < b)
+        (a < c1 && c0 < b)
+            || a == c0
+            || (a == b && c0 < a && a < c1)
+            || (c0 == c1 && a < c0 && c0 < b)
     })
 }
 
@@ -169,10 +172,11 @@ fn write_one(
             "{shown}: a symbolic link or not a regular file; not written"
         ));
     }
-    let real =
-        std::fs::canonicalize(&path).map_err(|e| format!("{shown}: {e}; not written"))?;
+    let real = std::fs::canonicalize(&path).map_err(|e| format!("{shown}: {e}; not written"))?;
     if !roots.iter().any(|root| real.starts_with(root)) {
-        return Err(format!("{shown}: outside the linted directories; not written"));
+        return Err(format!(
+            "{shown}: outside the linted directories; not written"
+        ));
     }
     if meta.permissions().readonly() {
         return Err(format!("{shown}: read-only; not written"));
@@ -182,7 +186,8 @@ fn write_one(
         let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
         cache::content_hash(text) == cache::content_hash(file.text.as_bytes())
     };
-    let bytes = std::fs::read(&path).map_err(|e| format!("{shown}: cannot read it again ({e}); not written"))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("{shown}: cannot read it again ({e}); not written"))?;
     if !unchanged(&bytes) {
         return Err(format!(
             "{shown}: changed since it was linted; not written (run again)"

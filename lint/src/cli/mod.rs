@@ -357,7 +357,11 @@ fn show_diff(args: &Args, analysis: &Analysis, choice: apply::Choice) -> Result<
     if !args.quiet {
         eprintln!("{}", fix_summary(&plan, None));
     }
-    Ok(if plan.findings() > 0 { EXIT_FINDINGS } else { 0 })
+    Ok(if plan.findings() > 0 {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
 }
 
 /// "fixed 3 findings in 2 files" (`applied`: what `--fix` wrote), or for

@@ -72,25 +72,6 @@ fn finding(analysis: &Analysis, report: &Report) -> Value {
         "children": [],
         "rendered": null,
     })];
-    // The quick fix, as rustc gives one: a help child whose span carries
-    // the replacement (an insertion: an empty span).
-    if let Some(edit) = crate::cli::fixes::suppression(text, report) {
-        let at = Region {
-            start: edit.at,
-            end: edit.at,
-        };
-        let mut insertion = span(&report.path, &index, &at, true, None);
-        insertion["suggested_replacement"] = json!(edit.text);
-        insertion["suggestion_applicability"] = json!("HasPlaceholders");
-        children.push(json!({
-            "message": edit.description,
-            "code": null,
-            "level": "help",
-            "spans": [insertion],
-            "children": [],
-            "rendered": null,
-        }));
-    }
     // The rewrites of the code, one child each, every edit a span with its
     // replacement (rust-analyzer makes one quick fix of a child's spans).
     for fix in &report.fixes {
@@ -109,6 +90,25 @@ fn finding(analysis: &Analysis, report: &Report) -> Value {
             "code": null,
             "level": "help",
             "spans": spans,
+            "children": [],
+            "rendered": null,
+        }));
+    }
+    // Then the suppression, as rustc gives a quick fix: a help child whose span carries
+    // the replacement (an insertion: an empty span).
+    if let Some(edit) = crate::cli::fixes::suppression(text, report) {
+        let at = Region {
+            start: edit.at,
+            end: edit.at,
+        };
+        let mut insertion = span(&report.path, &index, &at, true, None);
+        insertion["suggested_replacement"] = json!(edit.text);
+        insertion["suggestion_applicability"] = json!("HasPlaceholders");
+        children.push(json!({
+            "message": edit.description,
+            "code": null,
+            "level": "help",
+            "spans": [insertion],
             "children": [],
             "rendered": null,
         }));

@@ -83,7 +83,9 @@ fn suggestions(report: &Report, source: &str) -> String {
             single_line(&fix.description),
             fix.safety()
         ));
-        let width = (line + old.lines().count().max(new.lines().count())).to_string().len();
+        let width = (line + old.lines().count().max(new.lines().count()))
+            .to_string()
+            .len();
         for (i, text) in old.lines().enumerate() {
             out.push_str(&format!("  {:>width$} - {}\n", line + i, printable(text)));
         }

@@ -645,9 +645,9 @@ pub(super) fn interval_rewrite(
     };
     let name = last_segment(&func.path)?;
     let resolved = crate::syntax::resolved_path(file, &func.path);
-    let is_tokio = resolved.as_ref().is_some_and(|p| {
-        p.len() == 3 && p[0] == "tokio" && p[1] == "time" && p[2] == name
-    });
+    let is_tokio = resolved
+        .as_ref()
+        .is_some_and(|p| p.len() == 3 && p[0] == "tokio" && p[1] == "time" && p[2] == name);
     let description = "make the interval with `interval_at(Instant::now() + period, period)`, so \
                        its first tick waits a period instead of completing at once";
     match (name.as_str(), call.args.len()) {
@@ -674,7 +674,8 @@ pub(super) fn interval_rewrite(
             } else {
                 "tokio::time".to_string()
             };
-            let made = |d: &str| format!("{prefix}::interval_at({prefix}::Instant::now() + {d}, {d})");
+            let made =
+                |d: &str| format!("{prefix}::interval_at({prefix}::Instant::now() + {d}, {d})");
             let text = with_period(period, made, receiver)?;
             Some(IntervalRewrite {
                 fix: Fix::new(description, Applicability::MaybeIncorrect)

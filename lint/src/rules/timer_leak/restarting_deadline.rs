@@ -466,7 +466,11 @@ impl<'a> Walker<'a, '_> {
                 .collect();
             format!(
                 "{}{}",
-                if func.path.leading_colon.is_some() { "::" } else { "" },
+                if func.path.leading_colon.is_some() {
+                    "::"
+                } else {
+                    ""
+                },
                 segments.join("::")
             )
         } else {
@@ -487,7 +491,7 @@ impl<'a> Walker<'a, '_> {
         Some(
             Fix::new(
                 format!(
-                    "make one timer before the loop (`{name}`), race `&mut {name}` and reset it                      when its branch runs, so it fires every period whatever else wins"
+                    "make one timer before the loop (`{name}`), race `&mut {name}` and reset it when its branch runs, so it fires every period whatever else wins"
                 ),
                 Applicability::MaybeIncorrect,
             )
@@ -1330,7 +1334,13 @@ fn unused_name(function: &Block, base: &str) -> String {
     let mut used = HashSet::new();
     idents(function.to_token_stream(), &mut used);
     (1..)
-        .map(|n| if n == 1 { base.to_string() } else { format!("{base}_{n}") })
+        .map(|n| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}_{n}")
+            }
+        })
         .find(|name| !used.contains(name))
         .expect("some name is free")
 }
