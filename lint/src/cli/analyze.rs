@@ -275,9 +275,12 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                     .and_then(|e| e.result.clone());
                 let linted = match cached {
                     Some(result) => Linted {
+                        // Without its byte-order mark, as the regions were
+                        // computed (and as `--fix` applies them).
                         text: (needs_text(&result) || scan.has_marker)
-                            .then(|| std::fs::read_to_string(path).ok().map(Arc::from))
-                            .flatten(),
+                            .then(|| std::fs::read_to_string(path).ok())
+                            .flatten()
+                            .map(|t| Arc::from(t.strip_prefix('\u{feff}').unwrap_or(&t))),
                         result,
                         parsed: true,
                         from_cache: true,

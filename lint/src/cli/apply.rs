@@ -278,7 +278,14 @@ fn unified(path: &str, old: &str, edits: &[Replacement]) -> String {
     sorted.sort_by_key(|e| (e.region.start.offset, e.region.end.offset));
     for edit in sorted {
         let first = (edit.region.start.line - 1).min(last_line);
-        let last = (edit.region.end.line - 1).clamp(first, last_line);
+        // A region that ends at the start of a line (after a line break)
+        // does not touch that line.
+        let end_line = if edit.region.end.column == 1 && !edit.region.is_empty() {
+            edit.region.end.line - 1
+        } else {
+            edit.region.end.line
+        };
+        let last = (end_line.max(1) - 1).clamp(first, last_line);
         match changes.last_mut() {
             Some((_, end, group)) if first <= *end => {
                 *end = (*end).max(last);
@@ -360,5 +367,159 @@ fn push_line(out: &mut String, mark: char, line: &str) {
             out.push_str(line);
             out.push_str("\n\\ No newline at end of file\n");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::location::LineIndex;
+
+    /// An edit replacing the first `needle` in `text`.
+    fn edit(text: &str, needle: &str, with: &str) -> Replacement {
+        let start = text.find(needle).unwrap();
+        let index = LineIndex::new(text);
+        Replacement {
+            region: crate::cli::Region {
+                start: index.position_of_offset(start),
+                end: index.position_of_offset(start + needle.len()),
+            },
+            text: with.to_string(),
+        }
+    }
+
+    fn plan_of(text: &str, edits: Vec<Replacement>) -> FilePlan {
+        FilePlan {
+            text: text.into(),
+            edits,
+            findings: 1,
+        }
+    }
+
+    #[test]
+    fn the_diff_has_a_hunk_per_distant_change_and_counts_lines() {
+        let text: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+        let edits = vec![
+            edit(&text, "line 2\n", "line 2\nnew after 2\n"),
+            edit(&text, "line 15", "fifteen"),
+        ];
+        let diff = unified("src/a.rs", &text, &edits);
+        assert_eq!(
+            diff,
+            "--- a/src/a.rs\n+++ b/src/a.rs\n\
+             @@ -1,5 +1,6 @@\n line 1\n-line 2\n+line 2\n+new after 2\n line 3\n line 4\n line 5\n\
+             @@ -12,7 +13,7 @@\n line 12\n line 13\n line 14\n-line 15\n+fifteen\n line 16\n line 17\n line 18\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_final_line_break_is_marked() {
+        let text = "fn a() {}\nfn b() {}";
+        let diff = unified("x.rs", text, &[edit(text, "b", "c")]);
+        assert!(
+            diff.ends_with("-fn b() {}\n\\ No newline at end of file\n+fn c() {}\n\\ No newline at end of file\n"),
+            "{diff}"
+        );
+    }
+
+    #[test]
+    fn overlapping_edits_are_told_apart_from_neighbours() {
+        let text = "abcdef";
+        let at = |s: usize, e: usize| {
+            let index = LineIndex::new(text);
+            Replacement {
+                region: crate::cli::Region {
+                    start: index.position_of_offset(s),
+                    end: index.position_of_offset(e),
+                },
+                text: String::new(),
+            }
+        };
+        let chosen = [at(1, 3)];
+        assert!(overlaps_any(&at(2, 4), &chosen));
+        assert!(overlaps_any(&at(0, 2), &chosen));
+        assert!(overlaps_any(&at(2, 2), &chosen), "an insertion inside");
+        assert!(overlaps_any(&at(1, 1), &chosen), "same start");
+        assert!(!overlaps_any(&at(3, 5), &chosen), "adjacent after");
+        assert!(!overlaps_any(&at(0, 1), &chosen), "adjacent before");
+        assert!(!overlaps_any(&at(3, 3), &chosen), "an insertion at the end");
+    }
+
+    #[test]
+    fn a_fix_that_would_not_parse_is_not_applied() {
+        let text = "fn f() { g(); }\n";
+        let file = plan_of(text, vec![edit(text, "g();", "g(;")]);
+        let refused = fixed_text("f.rs", &file).unwrap_err();
+        assert!(refused.contains("would not parse"), "{refused}");
+    }
+
+    /// A scratch directory under the system's temporary one.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "lifecycle-lint-apply-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::canonicalize(dir).unwrap()
+    }
+
+    #[test]
+    fn files_changed_since_they_were_linted_are_refused() {
+        let dir = scratch("changed");
+        let path = dir.join("a.rs");
+        let linted = "fn f() { old(); }\n";
+        std::fs::write(&path, "fn f() { old(); }\n// saved meanwhile\n").unwrap();
+        let file = plan_of(linted, vec![edit(linted, "old", "new")]);
+        let refused =
+            write_one("a.rs", &path, &file, std::slice::from_ref(&dir), &dir).unwrap_err();
+        assert!(refused.contains("changed since it was linted"), "{refused}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "fn f() { old(); }\n// saved meanwhile\n"
+        );
+        // Unchanged, it is written, its byte-order mark kept, and no
+        // temporary file is left.
+        std::fs::write(&path, format!("\u{feff}{linted}")).unwrap();
+        write_one("a.rs", &path, &file, std::slice::from_ref(&dir), &dir).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "\u{feff}fn f() { new(); }\n"
+        );
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn links_and_files_outside_the_roots_are_refused() {
+        let dir = scratch("outside");
+        let root = dir.join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        let text = "fn f() { old(); }\n";
+        let file = plan_of(text, vec![edit(text, "old", "new")]);
+        let outside = dir.join("elsewhere.rs");
+        std::fs::write(&outside, text).unwrap();
+        let refused = write_one(
+            "elsewhere.rs",
+            &outside,
+            &file,
+            std::slice::from_ref(&root),
+            &dir,
+        )
+        .unwrap_err();
+        assert!(
+            refused.contains("outside the linted directories"),
+            "{refused}"
+        );
+        #[cfg(unix)]
+        {
+            let link = root.join("link.rs");
+            std::os::unix::fs::symlink(&outside, &link).unwrap();
+            let refused =
+                write_one("link.rs", &link, &file, std::slice::from_ref(&root), &dir).unwrap_err();
+            assert!(refused.contains("symbolic link"), "{refused}");
+        }
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), text);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
