@@ -104,6 +104,9 @@ pub struct Finding {
     pub message: String,
     pub labels: Vec<Label>,
     pub help: String,
+    /// Rewrites of the code that fix it, decided by the shape that found it
+    /// (usually none: only where the change is mechanical).
+    pub fixes: Vec<Fix>,
 }
 
 impl Finding {
@@ -121,7 +124,14 @@ impl Finding {
             message: message.into(),
             labels: Vec::new(),
             help: help.into(),
+            fixes: Vec::new(),
         }
+    }
+
+    /// Offers `fix` with the finding (one without edits is dropped).
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Finding {
+        self.fixes.extend(fix.filter(|f| !f.edits.is_empty()));
+        self
     }
 
     pub fn with_label(mut self, at: impl Into<Extent>, message: impl Into<String>) -> Finding {
@@ -131,6 +141,107 @@ impl Finding {
             last,
             message: message.into(),
         });
+        self
+    }
+}
+
+/// How safe a fix is to apply without reading it, in rustc's words (cargo
+/// JSON's `suggestion_applicability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "cli", derive(serde::Serialize, serde::Deserialize))]
+pub enum Applicability {
+    /// Certainly what the code meant: `--fix` applies it.
+    MachineApplicable,
+    /// Probably what was meant, but it changes what the code does in a way
+    /// a person should confirm: applied only with `--fix --unsafe-fixes`.
+    MaybeIncorrect,
+    /// Holds a placeholder (`/* ... */`) a person must fill in: never
+    /// applied by the tool, offered to editors as a quick fix.
+    HasPlaceholders,
+}
+
+impl Applicability {
+    /// The name cargo JSON and rust-analyzer use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::MachineApplicable => "MachineApplicable",
+            Applicability::MaybeIncorrect => "MaybeIncorrect",
+            Applicability::HasPlaceholders => "HasPlaceholders",
+        }
+    }
+}
+
+/// Where an [`Edit`] goes relative to its span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The text replaces the span's code.
+    Replace,
+    /// The text goes right before the span.
+    Before,
+    /// The text goes right after the span.
+    After,
+    /// The text is a statement put before the span, which starts a
+    /// statement: on a line of its own with the span's indentation when the
+    /// span starts its line, else on the same line followed by a space.
+    /// (The engine does not see the file's whitespace; the front end does.)
+    LineBefore,
+}
+
+/// One change of a [`Fix`]: text at a span of the linted file.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub span: Span,
+    pub placement: Placement,
+    pub text: String,
+}
+
+impl Edit {
+    pub fn replace(span: Span, text: impl Into<String>) -> Edit {
+        Edit {
+            span,
+            placement: Placement::Replace,
+            text: text.into(),
+        }
+    }
+
+    pub fn before(span: Span, text: impl Into<String>) -> Edit {
+        Edit {
+            span,
+            placement: Placement::Before,
+            text: text.into(),
+        }
+    }
+
+    pub fn line_before(span: Span, text: impl Into<String>) -> Edit {
+        Edit {
+            span,
+            placement: Placement::LineBefore,
+            text: text.into(),
+        }
+    }
+}
+
+/// A rewrite that fixes a finding: all its edits apply together.
+#[derive(Debug, Clone)]
+pub struct Fix {
+    /// What it does, for the person choosing it ("make the interval with
+    /// `interval_at(..)`, so its first tick waits a period").
+    pub description: String,
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
+}
+
+impl Fix {
+    pub fn new(description: impl Into<String>, applicability: Applicability) -> Fix {
+        Fix {
+            description: description.into(),
+            applicability,
+            edits: Vec::new(),
+        }
+    }
+
+    pub fn with_edit(mut self, edit: Edit) -> Fix {
+        self.edits.push(edit);
         self
     }
 }

@@ -38,6 +38,6 @@ pub mod cli;
 
 pub use engine::{check_file, check_function, Options};
 pub use facts::CrateFacts;
-pub use finding::{Extent, Finding, Label, Level};
+pub use finding::{Applicability, Edit, Extent, Finding, Fix, Label, Level, Placement};
 pub use rules::{Rule, RuleInfo, RULES};
 pub use vocabulary::Vocabulary;

@@ -48,6 +48,8 @@ pub struct Report {
     pub message: String,
     pub labels: Vec<(Region, String)>,
     pub help: String,
+    /// Rewrites of the code offered with it (see `fixes`).
+    pub fixes: Vec<super::fixes::Suggestion>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -274,9 +276,12 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                     .and_then(|e| e.result.clone());
                 let linted = match cached {
                     Some(result) => Linted {
+                        // Without its byte-order mark, as the regions were
+                        // computed (and as `--fix` applies them).
                         text: (needs_text(&result) || scan.has_marker)
-                            .then(|| std::fs::read_to_string(path).ok().map(Arc::from))
-                            .flatten(),
+                            .then(|| std::fs::read_to_string(path).ok())
+                            .flatten()
+                            .map(|t| Arc::from(t.strip_prefix('\u{feff}').unwrap_or(&t))),
                         result,
                         parsed: true,
                         from_cache: true,
@@ -446,6 +451,7 @@ fn collect(analysis: &mut Analysis, shown: &str, linted: &Linted, levels: &Level
                     message: f.message.clone(),
                     labels: f.labels.clone(),
                     help: f.help.clone(),
+                    fixes: f.fixes.clone(),
                 });
             }
             if let Some(text) = &linted.text {
@@ -482,6 +488,7 @@ fn collect(analysis: &mut Analysis, shown: &str, linted: &Linted, levels: &Level
                 message: format!("{message}; this file was not linted"),
                 labels: Vec::new(),
                 help: help.to_string(),
+                fixes: Vec::new(),
             });
             if let Some(text) = &linted.text {
                 analysis.sources.insert(shown.to_string(), text.clone());
@@ -650,6 +657,7 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
                 .map(|l| (index.region(l.span), l.message))
                 .collect(),
             help: f.help,
+            fixes: super::fixes::locate_all(&text, &index, f.fixes),
         })
         .collect();
     drop(file);

@@ -75,7 +75,7 @@ pub fn check_missing_handles(
                 continue;
             }
             reported.insert(guard.ret as *const ExprReturn as usize);
-            findings.push(report(&subject, &guard));
+            findings.push(report(cx, function.body, &subject, &guard));
         }
     }
 }
@@ -1341,7 +1341,12 @@ fn impl_owners(file: &syn::File) -> HashMap<usize, String> {
     owners.0
 }
 
-fn report(subject: &Subject, guard: &SilentGuard<'_>) -> Finding {
+fn report<'a>(
+    cx: &Context<'a>,
+    body: &'a Block,
+    subject: &Subject,
+    guard: &SilentGuard<'_>,
+) -> Finding {
     let names: Vec<String> = guard
         .needed
         .iter()
@@ -1377,7 +1382,26 @@ fn report(subject: &Subject, guard: &SilentGuard<'_>) -> Finding {
         "log a warning with {key} and re-arm the check (or delete locally) before returning; \
          if giving up here is right, return an error or `false` so the caller knows nothing was done"
     );
-    let mut finding = Finding::new(&INFO, guard.ret, message, help);
+    // The log line is mechanical; what it must say (the key) and whether
+    // to re-arm are not: a placeholder for a person.
+    let field = subject
+        .noun
+        .map_or("key".to_string(), |noun| noun.replace(' ', "_"));
+    let placeholder = match subject.noun {
+        Some(noun) => format!("the {noun}'s key"),
+        None => "the key of what is left alive".to_string(),
+    };
+    let warning = format!(
+        "`{}` gives up: {} {what}; {alive_short}",
+        subject.function,
+        names.join(" or "),
+        alive_short = match subject.noun {
+            Some(noun) => format!("the {noun} is left behind and nothing will retry"),
+            None => "what it cleans up is left behind and nothing will retry".to_string(),
+        }
+    );
+    let fix = super::common::warn_before(cx, body, guard.ret, &field, &placeholder, &warning);
+    let mut finding = Finding::new(&INFO, guard.ret, message, help).with_fix(fix);
     for needed in &guard.needed {
         let label = match guard.absence {
             Absence::Missing => format!("gives up when `{}` is `None`", expr_text(needed.source)),

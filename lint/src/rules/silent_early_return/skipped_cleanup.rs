@@ -20,8 +20,8 @@ use syn::visit::Visit;
 use syn::{Block, Expr, Stmt};
 
 use super::common::{
-    calls, is_cleanup, is_plumbing, is_present_pattern, jumps, loop_body, mentions_shutdown,
-    receives, text, Call, Frame, Guard, Scope, SilentExit,
+    calls, is_cleanup, is_plumbing, is_present_pattern, jump_instead, jumps, loop_body,
+    mentions_shutdown, receives, text, Call, Frame, Guard, Scope, SilentExit,
 };
 use super::INFO;
 use crate::engine::Context;
@@ -104,8 +104,25 @@ fn break_was_meant<'a>(
             "use `break` (or a labelled `break`) so the cleanup after the loop runs, or run \
                     that cleanup in this branch before returning"
                 .to_string();
+        // `break` out of this loop: plain when it is the innermost one,
+        // by its label otherwise (no fix for an unlabelled outer loop). It
+        // runs the cleanup, and whatever else follows the loop, on this
+        // path too: a person confirms.
+        let innermost = exit.loops().next().map(|(p, _)| p) == Some(position);
+        let jump = match label {
+            _ if innermost => Some("break".to_string()),
+            Some(label) => Some(format!("break '{label}")),
+            None => None,
+        };
+        let fix = jump.map(|jump| {
+            let description = format!(
+                "`{jump}` instead of `return`, so that {names} after the loop runs on this path"
+            );
+            jump_instead(exit.ret, &jump, description)
+        });
         let mut finding = Finding::new(&INFO, exit.ret, message, help)
-            .with_label(expr, "this loop's `break` reaches the cleanup below");
+            .with_label(expr, "this loop's `break` reaches the cleanup below")
+            .with_fix(fix);
         for call in skipped.iter().take(3) {
             finding = finding.with_label(call.expr, "skipped by the return");
         }

@@ -11,6 +11,7 @@
 //! branch leaves the loop (restarting on activity is what it means).
 
 use super::*;
+use crate::finding::{Applicability, Edit, Fix};
 impl<'a> Walker<'a, '_> {
     pub(super) fn check_select(&mut self, mac: &'a Macro, select: &'a Select) {
         let target = self.exit_target();
@@ -79,17 +80,21 @@ impl<'a> Walker<'a, '_> {
             if competing.is_empty() {
                 continue;
             }
-            findings.push(self.restarted_timer_finding(
-                select.flavor,
-                branch,
-                &timer,
-                kind,
-                Taken {
-                    batch: batch.as_deref(),
-                    drained: drained.as_deref(),
-                },
-                &competing,
-            ));
+            let fix = self.pinned_timer_fix(select.flavor, branch, &timer, kind);
+            findings.push(
+                self.restarted_timer_finding(
+                    select.flavor,
+                    branch,
+                    &timer,
+                    kind,
+                    Taken {
+                        batch: batch.as_deref(),
+                        drained: drained.as_deref(),
+                    },
+                    &competing,
+                )
+                .with_fix(fix),
+            );
         }
         for finding in findings {
             self.report(finding);
@@ -404,6 +409,99 @@ impl<'a> Walker<'a, '_> {
             };
             this && stmts[i + 1..].iter().any(|s| !matches!(s, Stmt::Item(_)))
         })
+    }
+
+    /// The fix for periodic work starved by a restarted `tokio::time::sleep(d)`
+    /// raced directly in a `tokio::select!`: one `Sleep` pinned before the
+    /// loop, raced as `&mut timer`, and reset a period ahead when its branch
+    /// runs, so it fires every period whatever else wins. Only when that is
+    /// mechanical: tokio's `sleep` (by its path or the file's import), a
+    /// period that can be evaluated again (`is_pure`) and is the same on
+    /// every iteration, an unlabelled loop that is a statement (a `let`
+    /// goes before it), and a name for the timer the function does not use.
+    /// It changes when the work runs (every period instead of after a quiet
+    /// one, and the first a period after the loop starts), so it is for a
+    /// person to confirm: `MaybeIncorrect`.
+    fn pinned_timer_fix(
+        &self,
+        flavor: SelectFlavor,
+        branch: &SelectBranch,
+        timer: &TimerUse<'_>,
+        kind: TimerBranch,
+    ) -> Option<Fix> {
+        if flavor != SelectFlavor::Tokio
+            || kind != TimerBranch::Work
+            || timer.by_let
+            || timer.is_default
+        {
+            return None;
+        }
+        let future = branch.future.as_ref()?;
+        let Expr::Call(call) = future else {
+            return None;
+        };
+        let Expr::Path(func) = &*call.func else {
+            return None;
+        };
+        let resolved = crate::syntax::resolved_path(self.cx.file, &func.path)?;
+        if resolved != ["tokio", "time", "sleep"] || call.args.len() != 1 {
+            return None;
+        }
+        let period = &call.args[0];
+        let frame = self.frame();
+        if !crate::syntax::is_pure(period)
+            || mentions_any(period, self.bodies, &frame.per_iteration_names())
+            || frame.label.is_some()
+            || !loop_is_statement(self.function_body, frame.body, self.bodies)
+        {
+            return None;
+        }
+        let prefix = if func.path.segments.len() > 1 {
+            let segments: Vec<String> = func
+                .path
+                .segments
+                .iter()
+                .take(func.path.segments.len() - 1)
+                .map(|s| s.ident.to_string())
+                .collect();
+            format!(
+                "{}{}",
+                if func.path.leading_colon.is_some() {
+                    "::"
+                } else {
+                    ""
+                },
+                segments.join("::")
+            )
+        } else {
+            "tokio::time".to_string()
+        };
+        let name = unused_name(self.function_body, "timer");
+        let d = crate::syntax::source_text(period)?;
+        let reset = format!("{name}.as_mut().reset({prefix}::Instant::now() + {d});");
+        let reset_edit = match &branch.handler {
+            Expr::Block(block) if block.attrs.is_empty() && block.label.is_none() => {
+                Edit::line_before(block.block.stmts.first()?.span(), reset)
+            }
+            handler => {
+                let text = crate::syntax::source_text(handler)?;
+                Edit::replace(handler.span(), format!("{{ {reset} {text} }}"))
+            }
+        };
+        Some(
+            Fix::new(
+                format!(
+                    "make one timer before the loop (`{name}`), race `&mut {name}` and reset it when its branch runs, so it fires every period whatever else wins"
+                ),
+                Applicability::MaybeIncorrect,
+            )
+            .with_edit(Edit::line_before(
+                frame.keyword,
+                format!("let mut {name} = std::pin::pin!({prefix}::sleep({d}));"),
+            ))
+            .with_edit(Edit::replace(future.span(), format!("&mut {name}")))
+            .with_edit(reset_edit),
+        )
     }
 
     pub(super) fn restarted_timer_finding(
@@ -1182,4 +1280,66 @@ fn unconditional_parts(handler: &Expr) -> Vec<String> {
             .collect(),
         other => vec![other.to_token_stream().to_string()],
     }
+}
+
+/// Whether the loop whose body is `body` is a statement of a block of
+/// `function` (so a `let` can go on the line before it).
+fn loop_is_statement(function: &Block, body: &Block, bodies: &MacroBodies) -> bool {
+    struct Find<'b> {
+        body: &'b Block,
+        bodies: &'b MacroBodies,
+        found: bool,
+    }
+    impl<'a> Visit<'a> for Find<'_> {
+        fn visit_block(&mut self, block: &'a Block) {
+            self.found |= block.stmts.iter().any(|stmt| {
+                let inner = match stmt {
+                    Stmt::Expr(Expr::Loop(l), _) if l.attrs.is_empty() => &l.body,
+                    Stmt::Expr(Expr::While(l), _) if l.attrs.is_empty() => &l.body,
+                    Stmt::Expr(Expr::ForLoop(l), _) if l.attrs.is_empty() => &l.body,
+                    _ => return false,
+                };
+                std::ptr::eq(inner, self.body)
+            });
+            visit::visit_block(self, block);
+        }
+        fn visit_macro(&mut self, mac: &'a Macro) {
+            crate::macro_bodies::walk_macro(self, self.bodies, mac);
+        }
+    }
+    let mut find = Find {
+        body,
+        bodies,
+        found: false,
+    };
+    find.visit_block(function);
+    find.found
+}
+
+/// `base`, or `base_2`, `base_3`...: the first that no token of `function`
+/// spells (macro bodies included), so a new `let` shadows nothing.
+fn unused_name(function: &Block, base: &str) -> String {
+    fn idents(stream: proc_macro2::TokenStream, out: &mut HashSet<String>) {
+        for tree in stream {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => {
+                    out.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Group(group) => idents(group.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let mut used = HashSet::new();
+    idents(function.to_token_stream(), &mut used);
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}_{n}")
+            }
+        })
+        .find(|name| !used.contains(name))
+        .expect("some name is free")
 }
