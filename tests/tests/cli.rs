@@ -412,6 +412,7 @@ fn skips_hidden_ignored_target_and_excluded_paths() {
         "target/debug/b.rs",
         "ignored/c.rs",
         "fixtures/bad/d.rs",
+        "tests/common/e.rs",
     ] {
         let path = root.join(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -437,6 +438,59 @@ fn skips_hidden_ignored_target_and_excluded_paths() {
     assert!(!files.is_empty(), "{}", run.stderr);
     assert!(files.iter().all(|f| *f == "src/linted.rs"), "{files:?}");
     assert!(run.stderr.contains("1 file checked"), "{}", run.stderr);
+
+    // Integration tests are test code, linted only when named.
+    let named = lint(root, &["--format", "short", "tests"]);
+    assert!(
+        named.stdout.contains("tests/common/e.rs"),
+        "{}{}",
+        named.stdout,
+        named.stderr
+    );
+}
+
+/// `tests/` is a package's integration tests only beside a `[package]`
+/// manifest: a workspace member named `tests` and a `tests` module
+/// directory under `src/` are linted.
+#[test]
+fn only_a_packages_integration_test_directory_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let bug = fs::read_to_string(fixture("warn_only").join("flush.rs")).unwrap();
+    for path in [
+        "tests/src/lib.rs",
+        "crate/src/tests/f.rs",
+        "crate/tests/g.rs",
+    ] {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, &bug).unwrap();
+    }
+    fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"tests\", \"crate\"]\n",
+    )
+    .unwrap();
+    for member in ["tests", "crate"] {
+        fs::write(
+            root.join(member).join("Cargo.toml"),
+            format!("[package]\nname = \"{member}\"\nversion = \"0.1.0\"\n"),
+        )
+        .unwrap();
+    }
+    let run = lint(root, &["--format", "short"]);
+    let mut files: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    files.dedup();
+    assert_eq!(
+        files,
+        ["crate/src/tests/f.rs", "tests/src/lib.rs"],
+        "{}",
+        run.stderr
+    );
 }
 
 /// `-D warnings` prints warnings as errors (as rustc and clippy do), not

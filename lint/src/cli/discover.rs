@@ -150,7 +150,8 @@ pub fn exclude_set(globs: &[String]) -> Result<GlobSet, String> {
 }
 
 /// The `.rs` files under `roots`, sorted, without duplicates. Skips hidden
-/// entries, what `.gitignore` excludes, cargo `target/` directories and
+/// entries, what `.gitignore` excludes, cargo `target/` directories, the
+/// packages' integration tests (`tests/` beside a package manifest) and
 /// whatever matches `exclude` (matched against the path relative to the
 /// walked root and as displayed). A file named explicitly is linted even if
 /// it is ignored by git, but not if it matches `exclude`.
@@ -224,7 +225,9 @@ fn walk(root: &Path, exclude: &GlobSet, files: &mut Vec<PathBuf>, errors: &mut V
             if entry.depth() > 0 && is_excluded(path, &filter_root, &filter_exclude) {
                 return false;
             }
-            !(entry.file_type().is_some_and(|t| t.is_dir()) && is_cargo_target_dir(path))
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            let named = entry.depth() == 0;
+            !(is_dir && (is_cargo_target_dir(path) || !named && is_integration_test_dir(path)))
         })
         .build();
     for entry in walker {
@@ -263,6 +266,21 @@ fn is_cargo_target_dir(dir: &Path) -> bool {
         && (dir.join("CACHEDIR.TAG").exists()
             || dir.join(".rustc_info.json").exists()
             || dir.parent().is_some_and(|p| p.join("Cargo.toml").exists()))
+}
+
+/// A package's integration tests: `tests/` next to a manifest with a
+/// `[package]` (not itself a package). Every file in it is test code, which
+/// the rules skip as they skip `#[cfg(test)]` modules: a test helper that
+/// returns early or deletes on every exit leaves nothing behind in
+/// production. Walked only when named (`cargo lifecycle-lint crate/tests`).
+fn is_integration_test_dir(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "tests")
+        && !dir.join("Cargo.toml").exists()
+        && dir
+            .parent()
+            .and_then(|p| std::fs::read_to_string(p.join("Cargo.toml")).ok())
+            .and_then(|manifest| manifest.parse::<toml::Table>().ok())
+            .is_some_and(|manifest| manifest.contains_key("package"))
 }
 
 fn is_excluded(path: &Path, root: &Path, exclude: &GlobSet) -> bool {
