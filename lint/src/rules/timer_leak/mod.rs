@@ -147,7 +147,8 @@ declare_rule! {
     /// shape of the review: dropping the `Sleep` cancels it, nothing leaks), a
     /// loop that exits on cancellation, `sleep_until(deadline)` with a deadline
     /// kept across iterations, `sleep(deadline.saturating_duration_since(now))`
-    /// (or any duration computed from `now()`/`elapsed()`), a periodic rival
+    /// (or any duration computed from `now()`/`elapsed()`, or by a call named
+    /// for the time left, `duration_until_next(&heap)`), a periodic rival
     /// with a longer period than the timer, an idle timeout restarted by real
     /// traffic or by a reset/notify signal,
     /// periodic work that takes nothing the traffic builds up (a stall

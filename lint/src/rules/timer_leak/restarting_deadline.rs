@@ -311,7 +311,15 @@ impl<'a> Walker<'a, '_> {
             {
                 m.args.iter().any(reads_clock) || reads_clock(&m.receiver)
             }
-            Expr::MethodCall(m) => REMAINING_TIME_METHODS.contains(&m.method.to_string().as_str()),
+            Expr::MethodCall(m) => names_remaining_time(&m.method.to_string()),
+            // `Self::duration_until_next_deadline(&self.deadlines)`: the time
+            // left until a deadline kept across iterations (a heap of them).
+            Expr::Call(call) => match &*call.func {
+                Expr::Path(p) => {
+                    last_segment(&p.path).is_some_and(|name| names_remaining_time(&name))
+                }
+                _ => false,
+            },
             Expr::Binary(b) if matches!(b.op, syn::BinOp::Sub(_)) => {
                 reads_clock(&b.right) || reads_clock(&b.left)
             }
@@ -964,6 +972,17 @@ pub(super) const REMAINING_TIME_METHODS: &[&str] = &[
     "time_left",
     "time_remaining",
 ];
+
+/// A method or function that says it computes the time left until a
+/// deadline: one of [`REMAINING_TIME_METHODS`], or a snake-case name with
+/// the word `until` or `remaining` (`duration_until_next_deadline`,
+/// `remaining_budget`).
+fn names_remaining_time(name: &str) -> bool {
+    REMAINING_TIME_METHODS.contains(&name)
+        || name
+            .split('_')
+            .any(|word| matches!(word, "until" | "remaining"))
+}
 
 /// Methods that yield the next item of something long-lived.
 pub(super) const STREAM_METHODS: &[&str] = &[
