@@ -898,11 +898,7 @@ async fn a_dead_nodes_consumers_fail_over_and_are_reaped_once() {
 ///
 /// Either way the consumer is removed exactly once on every node, never
 /// deleted locally, and nothing is left open.
-async fn killed_with_a_delete_in_flight(before_failover: bool) {
-    let _turn = TURN.lock().await;
-    let Some(cluster) = Cluster::find().await else {
-        return;
-    };
+async fn killed_with_a_delete_in_flight(cluster: Cluster, before_failover: bool) {
     let prefix = unique_prefix();
     let mut proxies = Vec::new();
     for endpoint in &cluster.endpoints {
@@ -1012,12 +1008,18 @@ async fn killed_with_a_delete_in_flight(before_failover: bool) {
 
 #[tokio::test]
 async fn a_killed_nodes_delete_in_flight_commits_late_once() {
-    killed_with_a_delete_in_flight(true).await;
+    let _turn = TURN.lock().await;
+    if let Some(cluster) = Cluster::find().await {
+        killed_with_a_delete_in_flight(cluster, true).await;
+    }
 }
 
 #[tokio::test]
 async fn a_killed_nodes_delete_in_flight_cannot_remove_a_re_created_consumer() {
-    killed_with_a_delete_in_flight(false).await;
+    let _turn = TURN.lock().await;
+    if let Some(cluster) = Cluster::find().await {
+        killed_with_a_delete_in_flight(cluster, false).await;
+    }
 }
 
 /// Issue 12: the etcd leader dies while the delete transaction is really in
@@ -1034,11 +1036,11 @@ async fn a_killed_nodes_delete_in_flight_cannot_remove_a_re_created_consumer() {
 ///
 /// Either way the consumer is reaped through etcd, removed once on every
 /// node, never deleted locally, with the suite's invariants at the end.
-async fn etcd_leader_killed_with_the_delete_in_flight(through_a_follower: bool) {
-    let turn = TURN.lock().await;
-    let Some(cluster) = Cluster::find().await else {
-        return;
-    };
+async fn etcd_leader_killed_with_the_delete_in_flight(
+    turn: MutexGuard<'static, ()>,
+    cluster: Cluster,
+    through_a_follower: bool,
+) {
     let prefix = unique_prefix();
     let options = EtcdOptions {
         request_timeout: Duration::from_secs(1),
@@ -1163,12 +1165,18 @@ async fn etcd_leader_killed_with_the_delete_in_flight(through_a_follower: bool) 
 
 #[tokio::test]
 async fn etcd_leader_killed_with_the_delete_held_before_a_follower() {
-    etcd_leader_killed_with_the_delete_in_flight(true).await;
+    let turn = TURN.lock().await;
+    if let Some(cluster) = Cluster::find().await {
+        etcd_leader_killed_with_the_delete_in_flight(turn, cluster, true).await;
+    }
 }
 
 #[tokio::test]
 async fn etcd_leader_killed_with_the_delete_held_before_it() {
-    etcd_leader_killed_with_the_delete_in_flight(false).await;
+    let turn = TURN.lock().await;
+    if let Some(cluster) = Cluster::find().await {
+        etcd_leader_killed_with_the_delete_in_flight(turn, cluster, false).await;
+    }
 }
 
 /// Resident memory of process `pid` (`self` for this one), in MiB.
