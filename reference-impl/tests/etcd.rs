@@ -334,11 +334,7 @@ impl Backend for Etcd {
         self.heal().await;
         // A connection that failed while a member was down reports that
         // failure once more: retry.
-        let deadline = Instant::now() + SETTLE;
-        while let Err(error) = self.admin.delete_all().await {
-            assert!(Instant::now() < deadline, "cannot clean up: {error}");
-            sleep(Duration::from_millis(50)).await;
-        }
+        delete_all_patiently(&self.admin).await;
         self.admin.shutdown().await;
         self.nodes
             .iter()
@@ -348,6 +344,19 @@ impl Backend for Etcd {
 }
 
 conformance_suite!(Etcd);
+
+/// Deletes everything under the test's prefix, retrying until [`SETTLE`]:
+/// right after a member was down, or after a large test, one attempt may
+/// fail or time out (a delete of 100,000 keys takes longer than a request's
+/// timeout on a loaded machine) while a retry succeeds; the delete is
+/// idempotent.
+async fn delete_all_patiently(admin: &EtcdMetalayer) {
+    let deadline = Instant::now() + SETTLE;
+    while let Err(error) = admin.delete_all().await {
+        assert!(Instant::now() < deadline, "cannot clean up: {error}");
+        sleep(Duration::from_millis(50)).await;
+    }
+}
 
 /// The assignment's identity is its key's create revision, and updating the
 /// value keeps it.
@@ -470,7 +479,7 @@ async fn a_listing_past_the_grpc_limit_is_paged() {
         "{ASSIGNMENTS} assignments listed and watched in {ready_in:?}"
     );
     node.shutdown().await;
-    admin.delete_all().await.expect("cleans up");
+    delete_all_patiently(&admin).await;
     admin.shutdown().await;
 }
 
@@ -771,7 +780,7 @@ impl Survivors {
         for node in &self.nodes {
             node.shut_down().await;
         }
-        self.admin.delete_all().await.expect("cleans up");
+        delete_all_patiently(&self.admin).await;
         self.admin.shutdown().await;
     }
 }
@@ -1384,6 +1393,6 @@ async fn a_million_consumers_on_etcd() {
     // The node's own liveness key is the one key left.
     assert_eq!(left, 1, "assignments left in etcd");
     node.shut_down().await;
-    admin.delete_all().await.expect("cleans up");
+    delete_all_patiently(&admin).await;
     admin.shutdown().await;
 }
