@@ -26,6 +26,7 @@ pub mod engine;
 pub mod facts;
 pub mod finding;
 pub mod gated;
+pub mod items;
 pub mod macro_bodies;
 pub mod prefilter;
 pub mod rules;
@@ -37,6 +38,6 @@ pub mod cli;
 
 pub use engine::{check_file, check_function, Options};
 pub use facts::CrateFacts;
-pub use finding::{Finding, Label, Level};
+pub use finding::{Applicability, Edit, Extent, Finding, Fix, Label, Level, Placement};
 pub use rules::{Rule, RuleInfo, RULES};
 pub use vocabulary::Vocabulary;

@@ -14,8 +14,12 @@
 //! for every file in which it can report. When a vocabulary's words cannot
 //! be derived (a user pattern like `.*`), the need is taken as always met.
 //! `lint/tests/prefilter.rs` checks that results never change. A file that
-//! mentions `quorum_gated_delete` runs every rule: the annotated functions in
-//! it are checked as the proc-macro checks them, without the words.
+//! mentions `quorum_gated_delete` (one more pattern of the automaton) runs
+//! every rule: the annotated functions in it are checked as the proc-macro
+//! checks them, without the words.
+//!
+//! [`Prefilter::rules_per_range`] answers the same question for each of a
+//! file's items (see [`crate::items`]) from one search of the automaton.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -66,6 +70,10 @@ impl RuleSet {
     pub fn contains(self, index: usize) -> bool {
         self.0 & (1 << index) != 0
     }
+    /// The rules in both sets.
+    pub fn and(self, other: RuleSet) -> RuleSet {
+        RuleSet(self.0 & other.0)
+    }
 }
 
 /// What a pattern's match must also satisfy.
@@ -107,6 +115,8 @@ pub struct Prefilter {
     regexes: Vec<regex::Regex>,
     /// Per rule: its groups, each resolved.
     rules: Vec<Vec<Resolved>>,
+    /// The pattern id of `quorum_gated_delete`.
+    quorum: usize,
 }
 
 impl Prefilter {
@@ -181,6 +191,7 @@ impl Prefilter {
             }
             resolved_rules.push(groups);
         }
+        let quorum = id_of("quorum_gated_delete".to_string(), EXACT_TEXT);
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -192,34 +203,89 @@ impl Prefilter {
             exact: patterns.iter().map(|(text, _)| text.clone()).collect(),
             regexes,
             rules: resolved_rules,
+            quorum,
         }
     }
 
     /// The rules (by index in the list given to [`Prefilter::new`]) whose needs `text` meets.
     pub fn rules_for(&self, text: &str) -> RuleSet {
+        let mut seen = vec![false; self.checks.len()];
+        self.each_match(text, |id, _| seen[id] = true);
         // A `#[quorum_gated_delete]` function is checked as the macro checks
         // it: every rule, as a lifecycle function, whatever words it holds
         // (and its arguments are checked too).
-        if text.contains("quorum_gated_delete") {
-            return RuleSet(if self.rules.len() == 64 {
-                u64::MAX
-            } else {
-                (1 << self.rules.len()) - 1
-            });
+        if seen[self.quorum] {
+            return self.all();
+        }
+        self.decide(&seen, text)
+    }
+
+    /// Every rule.
+    fn all(&self) -> RuleSet {
+        RuleSet(if self.rules.len() == 64 {
+            u64::MAX
+        } else {
+            (1 << self.rules.len()) - 1
+        })
+    }
+
+    /// For each of `ranges` (sorted, not overlapping) of `text`, the rules
+    /// whose needs the range's text meets: one search of the automaton for
+    /// all of them. `None` when `text` mentions `quorum_gated_delete` (then
+    /// every rule reads every function, see [`Prefilter::rules_for`]).
+    pub fn rules_per_range(
+        &self,
+        text: &str,
+        ranges: &[std::ops::Range<usize>],
+    ) -> Option<Vec<RuleSet>> {
+        let mut found: Vec<Vec<usize>> = vec![Vec::new(); ranges.len()];
+        let mut quorum = false;
+        self.each_match(text, |id, start| {
+            quorum |= id == self.quorum;
+            let i = ranges.partition_point(|r| r.end <= start);
+            if ranges.get(i).is_some_and(|r| r.start <= start) {
+                found[i].push(id);
+            }
+        });
+        if quorum {
+            return None;
         }
         let mut seen = vec![false; self.checks.len()];
+        Some(
+            ranges
+                .iter()
+                .zip(&found)
+                .map(|(range, ids)| {
+                    for &id in ids {
+                        seen[id] = true;
+                    }
+                    let set = self.decide(&seen, &text[range.clone()]);
+                    for &id in ids {
+                        seen[id] = false;
+                    }
+                    set
+                })
+                .collect(),
+        )
+    }
+
+    /// Calls `found(pattern, start)` for every match that passes its checks.
+    fn each_match(&self, text: &str, mut found: impl FnMut(usize, usize)) {
         let bytes = text.as_bytes();
         // Overlapping search: a shorter word inside a longer one counts too.
-        for found in self.automaton.find_overlapping_iter(text) {
-            let id = found.pattern().as_usize();
+        for m in self.automaton.find_overlapping_iter(text) {
+            let id = m.pattern().as_usize();
             let check = self.checks[id];
-            let starts_word =
-                found.start() == 0 || !bytes[found.start() - 1].is_ascii_alphanumeric();
-            let case_ok = !check.exact_case || self.exact[id].as_bytes() == &bytes[found.range()];
+            let starts_word = m.start() == 0 || !bytes[m.start() - 1].is_ascii_alphanumeric();
+            let case_ok = !check.exact_case || self.exact[id].as_bytes() == &bytes[m.range()];
             if case_ok && (!check.word_start || starts_word) {
-                seen[id] = true;
+                found(id, m.start());
             }
         }
+    }
+
+    /// The rules whose groups the `seen` patterns (and regexes on `text`) meet.
+    fn decide(&self, seen: &[bool], text: &str) -> RuleSet {
         let mut set = 0u64;
         for (index, groups) in self.rules.iter().enumerate() {
             // Automaton words first; regexes only if everything else holds.

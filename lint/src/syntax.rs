@@ -424,3 +424,137 @@ pub fn imports(file: &syn::File) -> Vec<Import> {
     uses.visit_file(file);
     uses.0
 }
+
+// ---- for fixes: what the code says, exactly ----
+
+/// The source text of a node, as written (comments and spacing kept), when
+/// its tokens come from source text (not from a macro's output).
+pub fn source_text(node: &impl syn::spanned::Spanned) -> Option<String> {
+    node.span().source_text()
+}
+
+/// The paths the file's `use` items (at any depth, inline modules
+/// included) bring `name` in as: `use tokio::time::{self, interval}` gives
+/// `["tokio", "time", "interval"]` for `interval` and `["tokio", "time"]`
+/// for `time`; `use a::b as name` gives `["a", "b"]`. Globs are not
+/// followed. Several, when several items import the name.
+pub fn imports_of(file: &syn::File, name: &str) -> Vec<Vec<String>> {
+    fn walk(tree: &syn::UseTree, prefix: &mut Vec<String>, name: &str, out: &mut Vec<Vec<String>>) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                walk(&p.tree, prefix, name, out);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                if n.ident == "self" {
+                    if prefix.last().is_some_and(|last| last == name) {
+                        out.push(prefix.clone());
+                    }
+                } else if n.ident == name {
+                    let mut path = prefix.clone();
+                    path.push(name.to_string());
+                    out.push(path);
+                }
+            }
+            syn::UseTree::Rename(r) => {
+                if r.rename == name {
+                    let mut path = prefix.clone();
+                    if r.ident != "self" {
+                        path.push(r.ident.to_string());
+                    }
+                    out.push(path);
+                }
+            }
+            syn::UseTree::Group(g) => {
+                for tree in &g.items {
+                    walk(tree, prefix, name, out);
+                }
+            }
+            syn::UseTree::Glob(_) => {}
+        }
+    }
+    struct Uses<'n> {
+        name: &'n str,
+        out: Vec<Vec<String>>,
+    }
+    impl<'a> Visit<'a> for Uses<'_> {
+        fn visit_item_use(&mut self, item: &'a syn::ItemUse) {
+            walk(&item.tree, &mut Vec::new(), self.name, &mut self.out);
+        }
+    }
+    let mut uses = Uses {
+        name,
+        out: Vec::new(),
+    };
+    uses.visit_file(file);
+    uses.out
+}
+
+/// Whether the file defines an item (a function, a module...) named `name`
+/// itself, which could shadow an import of that name.
+pub fn defines(file: &syn::File, name: &str) -> bool {
+    struct Defines<'n>(&'n str, bool);
+    impl<'a> Visit<'a> for Defines<'_> {
+        fn visit_item_fn(&mut self, item: &'a syn::ItemFn) {
+            self.1 |= item.sig.ident == self.0;
+        }
+        fn visit_item_mod(&mut self, item: &'a syn::ItemMod) {
+            self.1 |= item.ident == self.0;
+            syn::visit::visit_item_mod(self, item);
+        }
+        fn visit_item_macro(&mut self, item: &'a syn::ItemMacro) {
+            self.1 |= item.ident.as_ref().is_some_and(|i| i == self.0);
+        }
+    }
+    let mut defines = Defines(name, false);
+    defines.visit_file(file);
+    defines.1
+}
+
+/// The full path `path` names in this file: its first segment resolved
+/// through the file's imports when one imports it (and nothing in the file
+/// shadows it), as written otherwise. `None` when the first segment is
+/// imported from several places.
+pub fn resolved_path(file: &syn::File, path: &Path) -> Option<Vec<String>> {
+    let written: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let first = written.first()?;
+    if path.leading_colon.is_some() || matches!(first.as_str(), "crate" | "self" | "super") {
+        return Some(written);
+    }
+    let imports = imports_of(file, first);
+    match imports.as_slice() {
+        [] => Some(written),
+        [import] if !defines(file, first) => {
+            let mut full = import.clone();
+            full.extend(written[1..].iter().cloned());
+            Some(full)
+        }
+        _ => None,
+    }
+}
+
+/// An expression that can be evaluated twice with the same value and no
+/// side effect: literals, paths (a `const`, a local), field reads,
+/// `Duration::from_*(..)` of such, arithmetic and parentheses.
+pub fn is_pure(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(_) | Expr::Path(_) => true,
+        Expr::Paren(p) => is_pure(&p.expr),
+        Expr::Field(f) => is_pure(&f.base),
+        Expr::Binary(b) => {
+            matches!(
+                b.op,
+                syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::Mul(_) | syn::BinOp::Div(_)
+            ) && is_pure(&b.left)
+                && is_pure(&b.right)
+        }
+        Expr::Call(call) => {
+            matches!(&*call.func, Expr::Path(p)
+                if path_mentions(&p.path, "Duration")
+                    && last_segment(&p.path).is_some_and(|f| f.starts_with("from_")))
+                && call.args.iter().all(is_pure)
+        }
+        _ => false,
+    }
+}

@@ -24,10 +24,10 @@
 //! elsewhere in the crate, is reported by `cargo lifecycle-lint` only.
 
 use proc_macro::TokenStream;
-use proc_macro2::TokenStream as TokenStream2;
+use proc_macro2::{Ident, Span, TokenStream as TokenStream2, TokenTree};
 
 use lifecycle_lint::gated::GatedArgs;
-use lifecycle_lint::{check_function, CrateFacts, Level, Options, Vocabulary};
+use lifecycle_lint::{check_function, CrateFacts, Finding, Level, Options, Vocabulary};
 
 /// Fails the build if the annotated function breaks the quorum-gated delete
 /// contract; see the crate documentation.
@@ -65,26 +65,53 @@ fn check(args: TokenStream2, input: TokenStream2) -> syn::Result<()> {
     // The macro has no configuration to opt in with: it checks the rules
     // that are on by default, as the CLI does without configuration.
     let reported = findings
-        .into_iter()
+        .iter()
         .filter(|f| f.rule.default_level != Level::Allow && !args.allows(f.rule.id));
-    for finding in reported {
-        let id = finding.rule.id;
-        let mut error = syn::Error::new(
-            finding.span,
-            format!("[{id}] {}\nhelp: {}", finding.message, finding.help),
-        );
-        for label in finding.labels {
-            error.combine(syn::Error::new(
-                label.span,
-                format!("[{id}] note: {}", label.message),
-            ));
-        }
+    for error in reported.map(finding_error) {
         match &mut errors {
             Some(all) => all.combine(error),
             None => errors = Some(error),
         }
     }
     errors.map_or(Ok(()), Err)
+}
+
+/// One compile error per finding, underlining the offending code from its
+/// first token to its last. On stable Rust a proc-macro can emit errors
+/// only, each at one place (`proc_macro::Diagnostic`, with notes and help,
+/// is nightly-only), so the labels and the help are lines of the message,
+/// each label with the line and column it points at.
+fn finding_error(finding: &Finding) -> syn::Error {
+    let mut message = format!("[{}] {}", finding.rule.id, finding.message);
+    for label in &finding.labels {
+        message.push_str(&format!(
+            "\nnote: {}{}",
+            label.message,
+            position(label.span)
+        ));
+    }
+    message.push_str(&format!("\nhelp: {}", finding.help));
+    spanning_error(finding.span, finding.last, message)
+}
+
+/// `syn::Error::new_spanned` underlines from the first token it is given to
+/// the last: the way to a range where spans cannot be joined.
+fn spanning_error(first: Span, last: Span, message: String) -> syn::Error {
+    let ends: TokenStream2 = [Ident::new("first", first), Ident::new("last", last)]
+        .into_iter()
+        .map(TokenTree::Ident)
+        .collect();
+    syn::Error::new_spanned(ends, message)
+}
+
+/// ` (line L, column C)` where the compiler tells span positions to
+/// proc-macros (Rust 1.88 and later), nothing where it does not.
+fn position(span: Span) -> String {
+    let start = span.start();
+    if start.line == 0 {
+        return String::new();
+    }
+    format!(" (line {}, column {})", start.line, start.column + 1)
 }
 
 /// Accepts anything with a function body: free functions, `async fn`,

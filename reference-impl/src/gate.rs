@@ -335,7 +335,8 @@ where
         if stopped == Outcome::StoppedShutdown || self.shared.fault(ReaperFault::SkipStaleCleanup) {
             return done(stopped);
         }
-        let Some(current) = stale_open_instance(self.metalayer, self.entry) else {
+        let Some(current) = stale_open_instance(self.metalayer, self.entry.consumer.as_ref())
+        else {
             return done(stopped);
         };
         if !self.metalayer.is_ready() {
@@ -355,15 +356,11 @@ where
 /// longer holds (`Some(None)`) or holds under another identity
 /// (`Some(Some(by))`): a stale instance, whoever leads the consumer. `None`
 /// for every other instance.
-pub(crate) fn stale_open_instance<M, C>(
-    metalayer: &M,
-    entry: &Entry<C>,
-) -> Option<Option<AssignmentId>>
+pub(crate) fn stale_open_instance<M, C>(metalayer: &M, consumer: &C) -> Option<Option<AssignmentId>>
 where
     M: Metalayer<C::Key>,
     C: Consumer,
 {
-    let consumer = entry.consumer.as_ref();
     let held = consumer.assignment()?;
     if consumer.is_closed() || !metalayer.is_clustered() {
         return None;

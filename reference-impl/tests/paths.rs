@@ -307,6 +307,24 @@ async fn stale_instance_is_cleaned_up_after_its_leadership_moved() {
     finish(&sim).await;
 }
 
+/// The same stale instance is cleaned up at the step-down itself, not when
+/// its old deadline comes up (it used to wait in the heap until then).
+#[tokio::test(start_paused = true)]
+async fn stale_instance_is_cleaned_up_at_the_step_down() {
+    let sim = cluster(3);
+    sim.create_consumer("c", THRESHOLD, 2);
+    sleep(THRESHOLD / 2).await;
+    assert!(sim.remove_assignment("c", true));
+    assert!(sim.move_leader("c", 1));
+    sleep(Duration::from_millis(10)).await;
+    assert!(
+        sim.instance("c", 2).unwrap().is_closed(),
+        "the stale instance waited for its old deadline"
+    );
+    assert_eq!(sim.outcomes("c"), [Outcome::forced(AssignmentChange::Gone)]);
+    finish(&sim).await;
+}
+
 /// The same while the metalayer is down when the stale entry comes up: it is
 /// re-armed, not forgotten, and deleted once the metalayer is back.
 #[tokio::test(start_paused = true)]

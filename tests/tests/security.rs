@@ -299,3 +299,69 @@ fn linting_writes_nothing_into_the_tree_but_its_cache_under_target() {
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with("cache-") && n.ends_with(".json")));
 }
+
+/// Source files are written only with `--fix`: every format, `--diff` and
+/// `--diff --unsafe-fixes` leave the tree byte-for-byte as it was; `--fix`
+/// changes the content of the fixed file and of nothing else, and adds no
+/// file (with `--no-cache`).
+#[test]
+fn only_fix_writes_source_files_and_only_the_fixed_ones() {
+    const FIXABLE: &str = "use std::time::Duration;
+use tokio::time::interval;
+
+pub async fn pump(source: &Source) {
+    loop {
+        let mut pace = interval(Duration::from_millis(100));
+        pace.tick().await;
+        source.pump_once().await;
+    }
+}
+";
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("Cargo.toml"),
+        "[package]\nname = \"p\"\nversion = \"0.1.0\"\n",
+    );
+    write(&dir.path().join("src/lib.rs"), FIXABLE);
+    write(&dir.path().join("src/other.rs"), GUARD);
+    fn contents(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                entries.extend(contents(&path));
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                entries.push((path, bytes));
+            }
+        }
+        entries.sort();
+        entries
+    }
+    let before = contents(dir.path());
+    for args in [
+        &["--format", "human"][..],
+        &["--format", "sarif"],
+        &["--message-format", "json"],
+        &["--diff"],
+        &["--diff", "--unsafe-fixes"],
+    ] {
+        lint(dir.path(), args);
+        assert_eq!(contents(dir.path()), before, "{args:?} writes nothing");
+    }
+    let run = lint(dir.path(), &["--fix", "--unsafe-fixes"]);
+    assert!(
+        run.stderr.contains("fixed 1 finding in 1 file"),
+        "{}",
+        run.stderr
+    );
+    let after = contents(dir.path());
+    let changed: Vec<&std::path::PathBuf> = after
+        .iter()
+        .zip(&before)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| &a.0)
+        .collect();
+    assert_eq!(after.len(), before.len(), "no file added or removed");
+    assert_eq!(changed, [&dir.path().join("src/lib.rs")]);
+}

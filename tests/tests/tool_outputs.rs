@@ -166,6 +166,8 @@ fn assert_valid_sarif(stdout: &str) {
 #[test]
 fn sarif_output_is_valid_sarif_2_1_0() {
     assert_valid_sarif(&lint(&fixture("mixed"), &["--format", "sarif"]).stdout);
+    // With rewrites of the code among the fixes (several edits in one).
+    assert_valid_sarif(&lint(&fixture("fixable"), &["--format", "sarif"]).stdout);
     assert_valid_sarif(&lint(&fixture("broken"), &[".", "--format", "sarif"]).stdout);
     assert_valid_sarif(&lint(&fixture("clean"), &[".", "--format", "sarif"]).stdout);
     let suppressed = Project::new(&[

@@ -26,7 +26,8 @@ use super::location::{LineIndex, Position, Region};
 use super::progress::Progress;
 use super::suppress::{self, Suppressed};
 use crate::facts::DeletingDrop;
-use crate::prefilter::Prefilter;
+use crate::items;
+use crate::prefilter::{Prefilter, RuleSet};
 use crate::rules::{rule, unparsable_file};
 use crate::{check_file, CrateFacts, Level, Options, Rule, RuleInfo, Vocabulary, RULES};
 
@@ -47,6 +48,8 @@ pub struct Report {
     pub message: String,
     pub labels: Vec<(Region, String)>,
     pub help: String,
+    /// Rewrites of the code offered with it (see `fixes`).
+    pub fixes: Vec<super::fixes::Suggestion>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -273,9 +276,12 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                     .and_then(|e| e.result.clone());
                 let linted = match cached {
                     Some(result) => Linted {
+                        // Without its byte-order mark, as the regions were
+                        // computed (and as `--fix` applies them).
                         text: (needs_text(&result) || scan.has_marker)
-                            .then(|| std::fs::read_to_string(path).ok().map(Arc::from))
-                            .flatten(),
+                            .then(|| std::fs::read_to_string(path).ok())
+                            .flatten()
+                            .map(|t| Arc::from(t.strip_prefix('\u{feff}').unwrap_or(&t))),
                         result,
                         parsed: true,
                         from_cache: true,
@@ -445,6 +451,7 @@ fn collect(analysis: &mut Analysis, shown: &str, linted: &Linted, levels: &Level
                     message: f.message.clone(),
                     labels: f.labels.clone(),
                     help: f.help.clone(),
+                    fixes: f.fixes.clone(),
                 });
             }
             if let Some(text) = &linted.text {
@@ -481,6 +488,7 @@ fn collect(analysis: &mut Analysis, shown: &str, linted: &Linted, levels: &Level
                 message: format!("{message}; this file was not linted"),
                 labels: Vec::new(),
                 help: help.to_string(),
+                fixes: Vec::new(),
             });
             if let Some(text) = &linted.text {
                 analysis.sources.insert(shown.to_string(), text.clone());
@@ -562,7 +570,10 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
     }
     let facts = match std::str::from_utf8(&bytes) {
         Ok(text) if !facts_filter.rules_for(text).is_empty() => {
-            let facts = parse(text.trim_start_matches('\u{feff}'))
+            // Only the items that can hold a deleting `Drop` are parsed.
+            let text = text.trim_start_matches('\u{feff}');
+            let narrow = items::narrowed(text, facts_filter, facts_filter.rules_for(text));
+            let facts = parse_narrowed(text, narrow)
                 .ok()
                 .map(|file| CrateFacts::of_file(&file, vocabulary));
             forget_spans();
@@ -594,17 +605,15 @@ fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -
 
 /// Pre-filters, parses, checks and locates one file's decoded text.
 fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
+    let set = prefilter.map_or(RuleSet::default(), |p| p.rules_for(&text));
     let needed: Vec<Rule> = match prefilter {
-        Some(prefilter) => {
-            let set = prefilter.rules_for(&text);
-            options
-                .rules
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| set.contains(*i))
-                .map(|(_, r)| *r)
-                .collect()
-        }
+        Some(_) => options
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| set.contains(*i))
+            .map(|(_, r)| *r)
+            .collect(),
         None => options.rules.to_vec(),
     };
     if needed.is_empty() {
@@ -616,7 +625,8 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
             text: suppress::may_hold_directive(&text).then(|| Arc::from(text)),
         };
     }
-    let file = match parse(&text) {
+    let narrow = prefilter.and_then(|p| items::narrowed(&text, p, set));
+    let file = match parse_narrowed(&text, narrow) {
         Ok(file) => file,
         Err(problem) => {
             forget_spans();
@@ -647,6 +657,7 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
                 .map(|l| (index.region(l.span), l.message))
                 .collect(),
             help: f.help,
+            fixes: super::fixes::locate_all(&text, &index, f.fixes),
         })
         .collect();
     drop(file);
@@ -657,6 +668,18 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
         parsed: true,
         from_cache: false,
     }
+}
+
+/// Parses the narrowed text when there is one, else (or when the narrowed
+/// text does not parse: a cut in the wrong place) the whole text.
+fn parse_narrowed(text: &str, narrowed: Option<String>) -> Result<syn::File, FileProblem> {
+    if let Some(narrowed) = narrowed {
+        match parse(&narrowed) {
+            Ok(file) => return Ok(file),
+            Err(_) => forget_spans(),
+        }
+    }
+    parse(text)
 }
 
 fn parse_error_message(error: &syn::Error) -> String {

@@ -60,6 +60,9 @@ pub struct CachedFinding {
     pub message: String,
     pub labels: Vec<(Region, String)>,
     pub help: String,
+    /// The rewrites offered with it, located in the file's text.
+    #[serde(default)]
+    pub fixes: Vec<super::fixes::Suggestion>,
 }
 
 impl Cache {

@@ -6,9 +6,150 @@
 //! JSON's `suggested_replacement`; SARIF carries it as `fixes`) and never
 //! applied without a person writing the reason.
 
-use super::location::{LineIndex, Position};
+use serde::{Deserialize, Serialize};
+
+use super::location::{LineIndex, Position, Region};
 use super::Report;
+use crate::finding::{Applicability, Fix, Placement};
 use crate::rules::Group;
+
+/// A rewrite of the code offered with a finding (a [`Fix`] of the engine),
+/// located in the file's text: what `--fix` applies, cargo JSON's
+/// `suggested_replacement`s and SARIF's `fixes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub description: String,
+    pub applicability: Applicability,
+    /// Sorted, not overlapping.
+    pub edits: Vec<Replacement>,
+}
+
+/// Text that replaces a region (an empty region: an insertion).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    pub region: Region,
+    pub text: String,
+}
+
+impl Suggestion {
+    /// How the applicability reads in the human report.
+    pub fn safety(&self) -> &'static str {
+        match self.applicability {
+            Applicability::MachineApplicable => "safe: `--fix` applies it",
+            Applicability::MaybeIncorrect => {
+                "maybe incorrect: review it; `--fix --unsafe-fixes` applies it"
+            }
+            Applicability::HasPlaceholders => "has placeholders: fill them in by hand",
+        }
+    }
+
+    /// The lines the fix touches, before and after: (first line number,
+    /// old text, new text), each without its final line break.
+    pub fn preview(&self, text: &str) -> Option<(usize, String, String)> {
+        let first = self.edits.first()?;
+        let last = self.edits.last()?;
+        let start = text[..first.region.start.offset.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let end_at = last.region.end.offset.min(text.len());
+        let end = text[end_at..].find('\n').map_or(text.len(), |i| end_at + i);
+        let old = &text[start..end];
+        let shifted: Vec<Replacement> = self
+            .edits
+            .iter()
+            .map(|e| Replacement {
+                region: Region {
+                    start: Position {
+                        offset: e.region.start.offset - start,
+                        ..e.region.start
+                    },
+                    end: Position {
+                        offset: e.region.end.offset - start,
+                        ..e.region.end
+                    },
+                },
+                text: e.text.clone(),
+            })
+            .collect();
+        let new = apply(old, shifted.iter())?;
+        Some((first.region.start.line, old.to_string(), new))
+    }
+}
+
+/// `text` with `edits` applied: sorted and not overlapping, or `None`. They
+/// are applied back to front, so each one's offsets stay valid.
+pub fn apply<'e>(text: &str, edits: impl IntoIterator<Item = &'e Replacement>) -> Option<String> {
+    let mut edits: Vec<&Replacement> = edits.into_iter().collect();
+    edits.sort_by_key(|e| (e.region.start.offset, e.region.end.offset));
+    if edits
+        .windows(2)
+        .any(|w| w[1].region.start.offset < w[0].region.end.offset)
+    {
+        return None;
+    }
+    let mut out = text.to_string();
+    for edit in edits.iter().rev() {
+        let (start, end) = (edit.region.start.offset, edit.region.end.offset);
+        if end > out.len() || !out.is_char_boundary(start) || !out.is_char_boundary(end) {
+            return None;
+        }
+        out.replace_range(start..end, &edit.text);
+    }
+    Some(out)
+}
+
+/// The engine's fixes located in `text` (the text the spans come from).
+/// A fix whose edits overlap, or fall outside the text, is dropped.
+pub fn locate_all(text: &str, index: &LineIndex<'_>, fixes: Vec<Fix>) -> Vec<Suggestion> {
+    fixes
+        .into_iter()
+        .filter_map(|fix| locate(text, index, fix))
+        .collect()
+}
+
+fn locate(text: &str, index: &LineIndex<'_>, fix: Fix) -> Option<Suggestion> {
+    let mut edits = Vec::new();
+    for edit in fix.edits {
+        let region = index.region(edit.span);
+        if region.end.offset > text.len() || region.start.offset > region.end.offset {
+            return None;
+        }
+        let (at, replaced) = match edit.placement {
+            Placement::Replace => (region.start, region.end),
+            Placement::Before => (region.start, region.start),
+            Placement::After => (region.end, region.end),
+            Placement::LineBefore => (region.start, region.start),
+        };
+        let mut inserted = edit.text;
+        if edit.placement == Placement::LineBefore {
+            let offset = at.offset;
+            let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let before = &text[line_start..offset];
+            if before.chars().all(|c| c == ' ' || c == '\t') {
+                inserted.push('\n');
+                inserted.push_str(before);
+            } else {
+                inserted.push(' ');
+            }
+        }
+        edits.push(Replacement {
+            region: Region {
+                start: at,
+                end: replaced,
+            },
+            text: inserted,
+        });
+    }
+    edits.sort_by_key(|e| (e.region.start.offset, e.region.end.offset));
+    let overlapping = edits
+        .windows(2)
+        .any(|w| w[1].region.start.offset < w[0].region.end.offset);
+    (!overlapping && !edits.is_empty()).then_some(Suggestion {
+        description: fix.description,
+        applicability: fix.applicability,
+        edits,
+    })
+}
 
 /// The placeholder a person replaces with the reason.
 pub const REASON_PLACEHOLDER: &str = "<why this rule does not apply here>";
@@ -19,12 +160,20 @@ pub fn explanation(rule: &crate::RuleInfo) -> String {
     if rule.group == Group::Meta {
         return "## Fixes\n\nNone: fix the comment or the file as the message says.\n".to_string();
     }
+    let code = match crate::rules::code_fixes(rule.id) {
+        Some(text) => format!(
+            "Rewrites of the code, per shape (`--fix` applies the machine-applicable\n\
+             ones, `--fix --unsafe-fixes` the maybe-incorrect ones too, `--diff`\n\
+             shows them; fixes with placeholders are only offered to editors):\n\n{text}"
+        ),
+        None => "No rewrite of the code itself is offered.\n".to_string(),
+    };
     format!(
-        "## Fixes\n\nEvery finding comes with one edit: a suppression comment above its line,\n\
+        "## Fixes\n\n{code}\nEvery finding also comes with a suppression comment above its line,\n\
          `// lifecycle-lint: allow({}) -- {REASON_PLACEHOLDER}`. It has a\n\
          placeholder (cargo JSON applicability `HasPlaceholders`, also in SARIF\n\
          `fixes`), so editors offer it as a quick fix and nothing applies it\n\
-         unattended. No rewrite of the code itself is offered yet.\n",
+         unattended.\n",
         rule.id
     )
 }
@@ -84,6 +233,7 @@ mod tests {
             message: String::new(),
             labels: Vec::new(),
             help: String::new(),
+            fixes: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! rendering around the I/O-free engine.
 
 mod analyze;
+mod apply;
 mod baseline;
 mod cache;
 mod config;
@@ -24,6 +25,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 pub use analyze::{analyze_source, Analysis, Problem, ProblemKind, Report, Settings};
 pub use config::Levels;
+pub use fixes::{Replacement, Suggestion};
 pub use location::{Position, Region};
 pub use suppress::Suppressed;
 
@@ -109,6 +111,21 @@ struct Args {
     /// After the report, print how many findings each rule has (on stdout; with --format json/sarif, on stderr)
     #[arg(long)]
     statistics: bool,
+
+    /// Apply the fixes that are certainly right (machine-applicable) to the
+    /// linted files, then lint again and report what remains
+    #[arg(long, conflicts_with_all = ["diff", "write_baseline", "print_config"])]
+    fix: bool,
+
+    /// With --fix or --diff: also apply the fixes that may change what the
+    /// code does and need a review (maybe-incorrect); never those with placeholders
+    #[arg(long)]
+    unsafe_fixes: bool,
+
+    /// Print a unified diff of what --fix would change and write nothing;
+    /// exit with status 1 when there is something to fix
+    #[arg(long, conflicts_with_all = ["write_baseline", "print_config"])]
+    diff: bool,
 
     /// Print a rule's documentation (or a group's rules) and exit
     #[arg(long, value_name = "RULE|GROUP")]
@@ -293,6 +310,149 @@ fn execute(args: &Args) -> Result<u8, Failure> {
     }
 
     let started = Instant::now();
+    if args.unsafe_fixes && !(args.fix || args.diff) {
+        return Err(Failure::Message(
+            "--unsafe-fixes only chooses which fixes --fix applies or --diff shows; add one of them"
+                .into(),
+        ));
+    }
+    let Some(mut run) = lint(args)? else {
+        return Ok(0);
+    };
+    let choice = apply::Choice {
+        unsafe_fixes: args.unsafe_fixes,
+    };
+    if args.diff {
+        return show_diff(args, &run.analysis, choice);
+    }
+    if args.fix {
+        let plan = apply::plan(&run.analysis, choice);
+        let applied = apply::apply(&plan, &run.linted, &run.roots, &run.cwd);
+        for why in &applied.refused {
+            eprintln!("error: {why}");
+        }
+        if !args.quiet {
+            eprintln!("{}", fix_summary(&plan, Some(&applied)));
+        }
+        if applied.files > 0 {
+            // What remains, as the files now are.
+            run = lint(args)?.expect("--fix excludes --print-config");
+        }
+        if !applied.refused.is_empty() {
+            // The report of what remains, and a failed run: a file the
+            // user asked to fix was not written.
+            print_report(args, &run, started)?;
+            return Ok(EXIT_TROUBLE);
+        }
+    }
+    print_report(args, &run, started)
+}
+
+/// `--diff`: the unified diff on stdout, the count on stderr; status 1 when
+/// there is something to fix.
+fn show_diff(args: &Args, analysis: &Analysis, choice: apply::Choice) -> Result<u8, Failure> {
+    let plan = apply::plan(analysis, choice);
+    let diff = apply::diff(&plan).map_err(|refused| Failure::Message(refused.join("\nerror: ")))?;
+    print!("{diff}");
+    if !args.quiet {
+        eprintln!("{}", fix_summary(&plan, None));
+    }
+    Ok(if plan.findings() > 0 {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
+}
+
+/// "fixed 3 findings in 2 files" (`applied`: what `--fix` wrote), or for
+/// `--diff` (`None`) "would fix ...", with what was left and why.
+fn fix_summary(plan: &apply::Plan, applied: Option<&apply::Applied>) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut line = match applied {
+        Some(applied) => format!(
+            "lifecycle-lint: fixed {} in {}",
+            plural(applied.findings, "finding"),
+            plural(applied.files, "file")
+        ),
+        None if plan.findings() > 0 => format!(
+            "lifecycle-lint: would fix {} in {}",
+            plural(plan.findings(), "finding"),
+            plural(plan.files.len(), "file")
+        ),
+        None => "lifecycle-lint: nothing to fix".to_string(),
+    };
+    if let Some(applied) = applied.filter(|a| !a.refused.is_empty()) {
+        line.push_str(&format!(
+            "; {} not written (see above)",
+            plural(applied.refused.len(), "file")
+        ));
+    }
+    if plan.overlapping > 0 {
+        line.push_str(&format!(
+            "; {} overlapping another fix (run again)",
+            plural(plan.overlapping, "fix")
+        ));
+    }
+    if plan.unsafe_left > 0 {
+        line.push_str(&format!(
+            "; {} more with --unsafe-fixes (review them)",
+            plural(plan.unsafe_left, "fix")
+        ));
+    }
+    line
+}
+
+/// Prints the report of a run and returns the exit status.
+fn print_report(args: &Args, run: &Linted, started: Instant) -> Result<u8, Failure> {
+    let analysis = &run.analysis;
+    let baseline_note = &run.baseline_note;
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let format = match args.message_format {
+        Some(MessageFormat::Json) => Format::Cargo,
+        Some(MessageFormat::Short) => Format::Short,
+        Some(MessageFormat::Human) => Format::Human,
+        None => args.format,
+    };
+    let output = render::render(format, analysis, color);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot write the report: {e}"))?;
+    drop(stdout);
+    if args.statistics {
+        let table = render::statistics(analysis);
+        if matches!(format, Format::Json | Format::Sarif | Format::Cargo) {
+            eprint!("{table}");
+        } else {
+            print!("{table}");
+        }
+    }
+    if !args.quiet {
+        eprintln!(
+            "{}{baseline_note}",
+            render::summary(analysis, started.elapsed())
+        );
+    }
+
+    let deny = !args.exit_zero && analysis.findings.iter().any(|f| f.level == Level::Deny);
+    let io_trouble = analysis.problems.iter().any(|p| p.kind == ProblemKind::Io);
+    Ok(if io_trouble {
+        EXIT_TROUBLE
+    } else if deny || !analysis.problems.is_empty() {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
+}
+
+/// One lint of the selected files: the analysis after suppressions, the
+/// baseline and `-D warnings`; `None` when `--print-config` printed instead.
+fn lint(args: &Args) -> Result<Option<Linted>, Failure> {
     let (overrides, deny_warnings) = level_overrides(args)?;
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
@@ -336,7 +496,7 @@ fn execute(args: &Args) -> Result<u8, Failure> {
             "{}",
             describe_configs(&groups, &roots, &mut resolver, &cwd)?
         );
-        return Ok(0);
+        return Ok(None);
     }
     let jobs = match args.jobs {
         Some(0) => return Err(Failure::Message("--jobs must be at least 1".into())),
@@ -394,48 +554,24 @@ fn execute(args: &Args) -> Result<u8, Failure> {
         }
     }
 
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
-    let format = match args.message_format {
-        Some(MessageFormat::Json) => Format::Cargo,
-        Some(MessageFormat::Short) => Format::Short,
-        Some(MessageFormat::Human) => Format::Human,
-        None => args.format,
-    };
-    let output = render::render(format, &analysis, color);
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| format!("cannot write the report: {e}"))?;
-    drop(stdout);
-    if args.statistics {
-        let table = render::statistics(&analysis);
-        if matches!(format, Format::Json | Format::Sarif | Format::Cargo) {
-            eprint!("{table}");
-        } else {
-            print!("{table}");
-        }
-    }
-    if !args.quiet {
-        eprintln!(
-            "{}{baseline_note}",
-            render::summary(&analysis, started.elapsed())
-        );
-    }
+    Ok(Some(Linted {
+        analysis,
+        baseline_note,
+        linted,
+        roots,
+        cwd,
+    }))
+}
 
-    let deny = !args.exit_zero && analysis.findings.iter().any(|f| f.level == Level::Deny);
-    let io_trouble = analysis.problems.iter().any(|p| p.kind == ProblemKind::Io);
-    Ok(if io_trouble {
-        EXIT_TROUBLE
-    } else if deny || !analysis.problems.is_empty() {
-        EXIT_FINDINGS
-    } else {
-        0
-    })
+/// What [`lint`] found, with what `--fix` needs to write safely.
+struct Linted {
+    analysis: Analysis,
+    baseline_note: String,
+    /// The files linted.
+    linted: Vec<PathBuf>,
+    /// What was asked to be linted (directories or files).
+    roots: Vec<PathBuf>,
+    cwd: PathBuf,
 }
 
 /// `--write-baseline` / `--baseline`: drops the recorded findings from the
@@ -512,6 +648,15 @@ fn describe_configs(
         out.push_str(&group.config.describe());
     }
     Ok(out)
+}
+
+/// `text` with the edits of `suggestions` applied, as `--fix` applies them
+/// (back to front); `None` when two edits overlap.
+pub fn apply_suggestions<'s>(
+    text: &str,
+    suggestions: impl IntoIterator<Item = &'s Suggestion>,
+) -> Option<String> {
+    fixes::apply(text, suggestions.into_iter().flat_map(|s| s.edits.iter()))
 }
 
 /// Renders an analysis in `format`, exactly as the command prints it.

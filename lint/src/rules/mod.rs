@@ -150,6 +150,16 @@ pub static RULES: &[Rule] = &[
 ];
 
 /// Looks a rule up by its ID.
+/// What a rule's shapes offer as rewrites of the code (its `FIXES`), for
+/// the *Fixes* section of `--explain`; `None` for rules that offer none.
+pub fn code_fixes(id: &str) -> Option<&'static str> {
+    match id {
+        "timer_leak" => Some(timer_leak::FIXES),
+        "silent_early_return" => Some(silent_early_return::FIXES),
+        _ => None,
+    }
+}
+
 pub fn rule(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.info.id == id)
 }

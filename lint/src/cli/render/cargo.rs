@@ -72,7 +72,29 @@ fn finding(analysis: &Analysis, report: &Report) -> Value {
         "children": [],
         "rendered": null,
     })];
-    // The quick fix, as rustc gives one: a help child whose span carries
+    // The rewrites of the code, one child each, every edit a span with its
+    // replacement (rust-analyzer makes one quick fix of a child's spans).
+    for fix in &report.fixes {
+        let spans: Vec<Value> = fix
+            .edits
+            .iter()
+            .map(|edit| {
+                let mut at = span(&report.path, &index, &edit.region, true, None);
+                at["suggested_replacement"] = json!(edit.text);
+                at["suggestion_applicability"] = json!(fix.applicability.as_str());
+                at
+            })
+            .collect();
+        children.push(json!({
+            "message": fix.description,
+            "code": null,
+            "level": "help",
+            "spans": spans,
+            "children": [],
+            "rendered": null,
+        }));
+    }
+    // Then the suppression, as rustc gives a quick fix: a help child whose span carries
     // the replacement (an insertion: an empty span).
     if let Some(edit) = crate::cli::fixes::suppression(text, report) {
         let at = Region {

@@ -66,6 +66,33 @@ pub fn render_one(analysis: &Analysis, report: &Report, color: bool) -> String {
             single_line(&report.message)
         ));
     }
+    out.push_str(&suggestions(report, &source));
+    out
+}
+
+/// Each rewrite offered with the finding, as rustc shows a suggestion: a
+/// `help:` line, then the lines it changes, before (`-`) and after (`+`).
+fn suggestions(report: &Report, source: &str) -> String {
+    let mut out = String::new();
+    for fix in &report.fixes {
+        let Some((line, old, new)) = fix.preview(source) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "  help: {} ({})\n",
+            single_line(&fix.description),
+            fix.safety()
+        ));
+        let width = (line + old.lines().count().max(new.lines().count()))
+            .to_string()
+            .len();
+        for (i, text) in old.lines().enumerate() {
+            out.push_str(&format!("  {:>width$} - {}\n", line + i, printable(text)));
+        }
+        for (i, text) in new.lines().enumerate() {
+            out.push_str(&format!("  {:>width$} + {}\n", line + i, printable(text)));
+        }
+    }
     out
 }
 

@@ -56,12 +56,15 @@ pub fn render(analysis: &Analysis) -> String {
         .map(|((f, reason), fingerprint)| {
             let mut result = result(f, reason, &fingerprint);
             let text = analysis.sources.get(&f.path).map_or("", |t| &**t);
-            if let Some(edit) = reason
-                .is_none()
-                .then(|| crate::cli::fixes::suppression(text, f))
-                .flatten()
-            {
-                result["fixes"] = json!([fix(&f.path, &edit)]);
+            if reason.is_none() {
+                // The rewrites of the code first, then the suppression.
+                let mut fixes: Vec<Value> = f.fixes.iter().map(|s| code_fix(&f.path, s)).collect();
+                fixes.extend(
+                    crate::cli::fixes::suppression(text, f).map(|edit| fix(&f.path, &edit)),
+                );
+                if !fixes.is_empty() {
+                    result["fixes"] = json!(fixes);
+                }
             }
             result
         })
@@ -176,6 +179,34 @@ fn fix(path: &str, edit: &crate::cli::fixes::Insertion) -> Value {
                 "insertedContent": {"text": edit.text},
             }],
         }],
+    })
+}
+
+/// A SARIF `fix` for a rewrite of the code: its replacements in one file,
+/// with the applicability in its properties.
+fn code_fix(path: &str, suggestion: &crate::cli::fixes::Suggestion) -> Value {
+    let replacements: Vec<Value> = suggestion
+        .edits
+        .iter()
+        .map(|edit| {
+            json!({
+                "deletedRegion": {
+                    "startLine": edit.region.start.line,
+                    "startColumn": edit.region.start.column,
+                    "endLine": edit.region.end.line,
+                    "endColumn": edit.region.end.column,
+                },
+                "insertedContent": {"text": edit.text},
+            })
+        })
+        .collect();
+    json!({
+        "description": {"text": suggestion.description},
+        "artifactChanges": [{
+            "artifactLocation": artifact(path),
+            "replacements": replacements,
+        }],
+        "properties": {"applicability": suggestion.applicability.as_str()},
     })
 }
 

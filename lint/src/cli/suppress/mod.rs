@@ -139,6 +139,7 @@ fn meta_findings(directives: &[Directive], path: &str, levels: &Levels) -> Vec<R
         message,
         labels: Vec::new(),
         help,
+        fixes: Vec::new(),
     };
     for directive in directives {
         if levels.of(&invalid_suppression::INFO) != Level::Allow {

@@ -28,7 +28,7 @@ use syn::{Block, Expr, Stmt};
 use super::clone_drop::self_field;
 use super::{DropImpl, TypesOfFile};
 use crate::engine::Context;
-use crate::finding::Finding;
+use crate::finding::{Extent, Finding};
 use crate::syntax::{callee_name, is_cfg_test, peel};
 
 /// Calls that undo a registration, besides the delete vocabulary.
@@ -82,7 +82,7 @@ pub(super) fn check(cx: &Context<'_>, types: &TypesOfFile<'_>, out: &mut Vec<Fin
 /// The call that undoes the registration in the `Drop`.
 struct Undo {
     name: String,
-    span: Span,
+    span: Extent,
 }
 
 /// The `self` fields whose presence decides whether the `Drop` undoes a
@@ -155,7 +155,7 @@ fn first_undo<'a>(cx: &Context<'a>, block: &'a Block) -> Option<Undo> {
         if undoes && found.is_none() {
             found = Some(Undo {
                 name,
-                span: e.span(),
+                span: Extent::of(e),
             });
         }
         undoes

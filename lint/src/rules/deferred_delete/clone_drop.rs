@@ -20,13 +20,12 @@
 //! same file are not looked at.
 
 use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::Expr;
 
 use super::{words_of, DropImpl, TypesOfFile};
 use crate::engine::Context;
-use crate::finding::Finding;
+use crate::finding::{Extent, Finding};
 use crate::syntax::{callee_name, peel};
 
 /// Calls that delete a file or a directory.
@@ -108,7 +107,7 @@ pub(super) enum What {
 
 pub(super) struct Site {
     pub name: String,
-    pub span: Span,
+    pub span: Extent,
     pub what: What,
 }
 
@@ -138,7 +137,7 @@ fn shared_delete(cx: &Context<'_>, drop: &DropImpl<'_>) -> Option<Site> {
                 if let Some(what) = what {
                     self.found = Some(Site {
                         name,
-                        span: e.span(),
+                        span: Extent::of(e),
                         what,
                     });
                     return;

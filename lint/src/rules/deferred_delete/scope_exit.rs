@@ -16,14 +16,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 use syn::{Block, Expr, Ident, Local, Macro, Pat, Stmt, Type};
 
 use crate::engine::Context;
 use crate::facts::DeletingDrop;
-use crate::finding::Finding;
+use crate::finding::{Extent, Finding};
 use crate::macro_bodies::{walk_macro, MacroBody};
 use crate::syntax::{any_expr, callee_name, imports, last_segment, macro_name, peel, Import};
 
@@ -111,12 +109,12 @@ enum Mechanism {
 }
 
 struct Deferral {
-    span: Span,
+    span: Extent,
     mechanism: Mechanism,
     strategy: Strategy,
     delete_name: String,
     /// The delete call, when we can see it (not for a `Drop` in another file).
-    delete_span: Option<Span>,
+    delete_span: Option<Extent>,
     in_async: bool,
     /// The delete is a removal of the function's subject from a map (see
     /// [`super::own_subject`]): only a bug where the function proposes.
@@ -124,7 +122,7 @@ struct Deferral {
 }
 
 /// A call to the consensus layer in the same function: (call name, span).
-type Proposal = (String, Span);
+type Proposal = (String, Extent);
 
 impl Deferral {
     fn report(self, proposal: Option<Proposal>) -> Finding {
@@ -335,7 +333,7 @@ impl<'c, 'a> Finder<'c, 'a> {
             let sites = delete_sites(self.cx, &self.subjects, value, handler);
             let deletes = self.delete_left_armed(&sites, rest)?;
             Deferral {
-                span: expr.span(),
+                span: Extent::of(expr),
                 mechanism: Mechanism::Guard {
                     binding: binding.to_string(),
                 },
@@ -348,7 +346,7 @@ impl<'c, 'a> Finder<'c, 'a> {
         } else {
             let (type_name, drop) = self.deleting_drop_type(expr, annotated)?;
             Deferral {
-                span: expr.span(),
+                span: Extent::of(expr),
                 mechanism: Mechanism::DropValue {
                     binding: binding.to_string(),
                     type_name,
@@ -380,7 +378,7 @@ impl<'c, 'a> Finder<'c, 'a> {
         });
         let deletes = self.delete_left_armed(&sites, rest)?;
         Some(Deferral {
-            span: mac.span(),
+            span: Extent::of(mac),
             mechanism: Mechanism::Defer { macro_name: name },
             strategy,
             delete_name: deletes.name.clone(),
@@ -526,7 +524,7 @@ fn constructed_type(expr: &Expr) -> Option<(String, Option<String>)> {
 /// A delete-like call inside deferred code, with the conditions it runs under.
 struct DeleteSite<'a> {
     name: String,
-    span: Span,
+    span: Extent,
     /// The enclosing `if`/`match` conditions, for the unwind-only check.
     conditions: Vec<&'a Expr>,
     /// Local names those conditions read: a flag the function may clear later.
@@ -572,7 +570,7 @@ fn delete_sites<'a>(
         Expr::Path(p) => match last_segment(&p.path) {
             Some(name) if cx.vocabulary.is_delete(&name) => vec![DeleteSite {
                 name,
-                span: handler.span(),
+                span: Extent::of(handler),
                 conditions: Vec::new(),
                 flags: Vec::new(),
                 own_subject: false,
@@ -653,7 +651,7 @@ impl<'a> Visit<'a> for SiteFinder<'_, 'a> {
                 .collect();
             self.sites.push(DeleteSite {
                 name,
-                span: e.span(),
+                span: Extent::of(e),
                 conditions: self.conditions.clone(),
                 flags,
                 own_subject,
@@ -925,7 +923,7 @@ fn first_proposal<'a>(cx: &Context<'a>, body: &'a Block) -> Option<Proposal> {
     let mut proposal = None;
     any_expr(body, cx.bodies, |e| match callee_name(e) {
         Some(name) if cx.vocabulary.is_propose(&name) => {
-            proposal = Some((name, e.span()));
+            proposal = Some((name, Extent::of(e)));
             true
         }
         _ => false,

@@ -223,7 +223,7 @@ fn nearest<'c>(comparisons: &[&'c Comparison], to: &Comparison) -> Option<&'c Co
 
 /// "line 12", or the comparison's text where lines are not known.
 fn where_(comparison: &Comparison) -> String {
-    match line_of(comparison.span) {
+    match line_of(comparison.span.span) {
         Some(line) => format!("line {line}"),
         None => format!("`{}`", comparison.text),
     }

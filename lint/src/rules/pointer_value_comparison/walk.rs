@@ -13,6 +13,7 @@ use syn::{BinOp, Expr, Macro, Member, Pat, Type, UnOp};
 use super::kinds::{
     compared, names_holder_of, names_state, Declared, Kind, Noun, Scope, IDENTITY_MEMBERS,
 };
+use crate::finding::Extent;
 use crate::macro_bodies::{walk_macro, MacroBodies, MacroBody};
 use crate::syntax::{last_segment, macro_name, path_ends_with, snake_case, snippet};
 use crate::vocabulary::Vocabulary;
@@ -47,7 +48,7 @@ impl Source {
 /// One comparison of two states, in source order within its function.
 pub(super) struct Comparison {
     pub compare: Compare,
-    pub span: Span,
+    pub span: Extent,
     pub text: String,
     pub function: usize,
     pub noun: Noun,
@@ -716,8 +717,8 @@ impl Finder<'_, '_> {
     fn record(&mut self, compare: Compare, span: Span, tokens: TokenStream, found: Found) {
         self.found.push(Comparison {
             compare,
-            span,
             text: snippet(&tokens, 72),
+            span: Extent::spanning(span, tokens),
             function: self.function,
             noun: found.noun,
             source: found.source.as_ref().map(|s| s.0),
@@ -794,7 +795,7 @@ impl Finder<'_, '_> {
             );
             self.found.push(Comparison {
                 compare,
-                span: mac.span(),
+                span: Extent::of(mac),
                 text,
                 function: self.function,
                 noun: found.noun,

@@ -24,13 +24,12 @@
 
 use std::collections::HashSet;
 
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Macro, Stmt};
 
 use super::common::{
-    calls, idents, is_absent_pattern, is_plumbing, is_present_pattern, loop_body, pattern_names,
-    text, Frame, Guard, LoopKind, SilentExit,
+    calls, idents, is_absent_pattern, is_plumbing, is_present_pattern, jump_instead, loop_body,
+    pattern_names, text, Frame, Guard, LoopKind, SilentExit,
 };
 use super::INFO;
 use crate::engine::Context;
@@ -103,9 +102,18 @@ pub fn check<'a>(cx: &Context<'a>, function: &str, exit: &SilentExit<'a>) -> Opt
     let help = "skip just this item with `continue` (and log it if that is unexpected); return \
                 early only for a condition that is about the whole batch"
         .to_string();
-    let finding = Finding::new(&INFO, exit.ret.span(), message, help)
-        .with_label(exit.guard.expr().span(), "a test of the current item")
-        .with_label(source.span(), "the batch whose remaining items are dropped");
+    // Skipping the item is what the loop's evidence says was meant, but the
+    // rest of the batch (and the work after the loop) then runs where it
+    // did not: a person confirms.
+    let fix = jump_instead(
+        exit.ret,
+        "continue",
+        "skip just this item: `continue` instead of `return`".to_string(),
+    );
+    let finding = Finding::new(&INFO, exit.ret, message, help)
+        .with_label(exit.guard.expr(), "a test of the current item")
+        .with_label(source, "the batch whose remaining items are dropped")
+        .with_fix(Some(fix));
     Some(finding)
 }
 

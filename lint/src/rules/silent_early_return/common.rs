@@ -8,6 +8,7 @@ use syn::visit::Visit;
 use syn::{Block, Expr, ExprReturn, Local, Macro, Pat, Stmt};
 
 use crate::engine::Context;
+use crate::finding::{Applicability, Edit, Fix};
 use crate::macro_bodies::{walk_macro, MacroBody};
 use crate::syntax::{last_segment, macro_name, snake_case};
 
@@ -645,4 +646,139 @@ pub fn is_plumbing(name: &str) -> bool {
             | "collect"
             | "iter"
     )
+}
+
+// ---- fixes ----
+
+/// Whether `ret` is a statement of a block in `body` (so a statement can go
+/// before it), rather than an expression (`None => return,`).
+pub fn is_statement<'a>(cx: &Context<'a>, body: &'a Block, ret: &ExprReturn) -> bool {
+    struct Find<'c, 'a, 'r> {
+        cx: &'c Context<'a>,
+        ret: &'r ExprReturn,
+        found: bool,
+    }
+    impl<'a> Visit<'a> for Find<'_, 'a, '_> {
+        fn visit_block(&mut self, block: &'a Block) {
+            self.found |= block.stmts.iter().any(
+                |stmt| matches!(stmt, Stmt::Expr(Expr::Return(r), _) if std::ptr::eq(r, self.ret)),
+            );
+            syn::visit::visit_block(self, block);
+        }
+        fn visit_macro(&mut self, mac: &'a Macro) {
+            walk_macro(self, self.cx.bodies, mac);
+        }
+    }
+    let mut find = Find {
+        cx,
+        ret,
+        found: false,
+    };
+    find.visit_block(body);
+    find.found
+}
+
+/// `return` → `continue`/`break` (with the loop's label when one is
+/// needed): a jump to the loop instead of out of the function.
+pub fn jump_instead(ret: &ExprReturn, jump: &str, description: String) -> Fix {
+    Fix::new(description, Applicability::MaybeIncorrect).with_edit(Edit::replace(
+        syn::spanned::Spanned::span(ret),
+        jump.to_string(),
+    ))
+}
+
+/// The logging crate the file uses, by the paths it writes (`use
+/// tracing::..`, `tracing::warn!`, `log::warn!`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Logger {
+    Tracing,
+    Log,
+    Unknown,
+}
+
+pub fn logger(file: &syn::File) -> Logger {
+    #[derive(Default)]
+    struct Uses {
+        tracing: bool,
+        log: bool,
+    }
+    impl Uses {
+        fn first(&mut self, ident: &syn::Ident) {
+            self.tracing |= ident == "tracing";
+            self.log |= ident == "log";
+        }
+    }
+    impl<'a> Visit<'a> for Uses {
+        fn visit_item_use(&mut self, item: &'a syn::ItemUse) {
+            let mut tree = &item.tree;
+            loop {
+                match tree {
+                    syn::UseTree::Path(p) => {
+                        self.first(&p.ident);
+                        break;
+                    }
+                    syn::UseTree::Group(g) => match g.items.first() {
+                        Some(first) => tree = first,
+                        None => break,
+                    },
+                    _ => break,
+                }
+            }
+        }
+        fn visit_macro(&mut self, mac: &'a Macro) {
+            if mac.path.segments.len() > 1 {
+                self.first(&mac.path.segments[0].ident);
+            }
+        }
+    }
+    let mut uses = Uses::default();
+    uses.visit_file(file);
+    if uses.tracing {
+        Logger::Tracing
+    } else if uses.log {
+        Logger::Log
+    } else {
+        Logger::Unknown
+    }
+}
+
+/// A warning logged before `ret`, saying what the return leaves behind,
+/// with a placeholder for the key of what is left (a person fills it in;
+/// until then it does not compile). In the file's logging crate; `tracing`
+/// when it uses none.
+pub fn warn_before<'a>(
+    cx: &Context<'a>,
+    body: &'a Block,
+    ret: &ExprReturn,
+    field: &str,
+    key: &str,
+    message: &str,
+) -> Option<Fix> {
+    let escaped = message
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('{', "{{")
+        .replace('}', "}}");
+    let logger = logger(cx.file);
+    let call = match logger {
+        Logger::Log => format!("log::warn!(\"{escaped} ({field}: {{:?}})\", /* {key} */)"),
+        Logger::Tracing | Logger::Unknown => {
+            format!("tracing::warn!({field} = ?/* {key} */, \"{escaped}\")")
+        }
+    };
+    let mut description = format!(
+        "log what this return leaves behind before returning (fill in {key}; re-arming or \
+         retrying is still up to you)"
+    );
+    if logger == Logger::Unknown {
+        description.push_str("; this file uses neither `tracing` nor `log`: add `tracing`, or write it with your logger");
+    }
+    let span = syn::spanned::Spanned::span(ret);
+    let edit = if is_statement(cx, body, ret) {
+        Edit::line_before(span, format!("{call};"))
+    } else {
+        let ret_text = crate::syntax::source_text(ret)?;
+        Edit::replace(span, format!("{{ {call}; {ret_text} }}"))
+    };
+    Some(Fix::new(description, Applicability::HasPlaceholders).with_edit(edit))
 }

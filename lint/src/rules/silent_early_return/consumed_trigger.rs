@@ -19,7 +19,6 @@
 use std::collections::{HashMap, HashSet};
 
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Arm, Block, Expr, ExprIf, ExprMatch, ExprReturn, Local, Macro, Pat, Stmt};
 
@@ -76,7 +75,7 @@ pub fn check_missing_handles(
                 continue;
             }
             reported.insert(guard.ret as *const ExprReturn as usize);
-            findings.push(report(&subject, &guard));
+            findings.push(report(cx, function.body, &subject, &guard));
         }
     }
 }
@@ -257,8 +256,8 @@ pub fn check_tick_not_rearmed<'a>(
     let help = "re-arm the tick on this path too when the condition is temporary (a role, a pending operation); return without re-arming only when the work is finished"
         .to_string();
     Some(
-        Finding::new(&INFO, exit.ret.span(), message, help)
-            .with_label(rearm.span(), "the normal path re-arms the tick here"),
+        Finding::new(&INFO, exit.ret, message, help)
+            .with_label(rearm, "the normal path re-arms the tick here"),
     )
 }
 
@@ -1342,7 +1341,12 @@ fn impl_owners(file: &syn::File) -> HashMap<usize, String> {
     owners.0
 }
 
-fn report(subject: &Subject, guard: &SilentGuard<'_>) -> Finding {
+fn report<'a>(
+    cx: &Context<'a>,
+    body: &'a Block,
+    subject: &Subject,
+    guard: &SilentGuard<'_>,
+) -> Finding {
     let names: Vec<String> = guard
         .needed
         .iter()
@@ -1378,13 +1382,32 @@ fn report(subject: &Subject, guard: &SilentGuard<'_>) -> Finding {
         "log a warning with {key} and re-arm the check (or delete locally) before returning; \
          if giving up here is right, return an error or `false` so the caller knows nothing was done"
     );
-    let mut finding = Finding::new(&INFO, guard.ret.span(), message, help);
+    // The log line is mechanical; what it must say (the key) and whether
+    // to re-arm are not: a placeholder for a person.
+    let field = subject
+        .noun
+        .map_or("key".to_string(), |noun| noun.replace(' ', "_"));
+    let placeholder = match subject.noun {
+        Some(noun) => format!("the {noun}'s key"),
+        None => "the key of what is left alive".to_string(),
+    };
+    let warning = format!(
+        "`{}` gives up: {} {what}; {alive_short}",
+        subject.function,
+        names.join(" or "),
+        alive_short = match subject.noun {
+            Some(noun) => format!("the {noun} is left behind and nothing will retry"),
+            None => "what it cleans up is left behind and nothing will retry".to_string(),
+        }
+    );
+    let fix = super::common::warn_before(cx, body, guard.ret, &field, &placeholder, &warning);
+    let mut finding = Finding::new(&INFO, guard.ret, message, help).with_fix(fix);
     for needed in &guard.needed {
         let label = match guard.absence {
             Absence::Missing => format!("gives up when `{}` is `None`", expr_text(needed.source)),
             Absence::Failed => format!("gives up when `{}` is an `Err`", expr_text(needed.source)),
         };
-        finding = finding.with_label(needed.source.span(), label);
+        finding = finding.with_label(needed.source, label);
     }
     finding
 }

@@ -139,6 +139,25 @@ declare_rule! {
     "a silent early return loses something: a cleanup run later, the rest of a batch, or a one-shot trigger nothing re-arms"
 }
 
+/// The rewrites the shapes offer (see `--explain silent_early_return`, *Fixes*).
+pub const FIXES: &str = "\
+- Abandoned batch: `return` becomes `continue`, skipping just the item.
+  **Maybe-incorrect** (`--fix --unsafe-fixes`): the rest of the batch and
+  the work after the loop then run on this path.
+- Skipped cleanup, `return` where `break` was meant: `return` becomes
+  `break` (or `break 'label` for an outer labelled loop; none for an
+  outer loop without a label). **Maybe-incorrect**: everything after the
+  loop runs on this path, not only the cleanup. Half a finish: none (the
+  missing bookkeeping has to be written).
+- Consumed one-shot trigger, a missing handle: a warning logged before the
+  return, naming what is left behind, with a placeholder for its key
+  (`tracing::warn!(consumer = ?/* the consumer's key */, \"..\")`, or
+  `log::warn!` in a file that uses `log`; `tracing` in a file that uses
+  neither, which then needs the dependency). **Has placeholders**: never
+  applied by the tool, offered to editors; re-arming or retrying is still
+  to be written. A tick handler that does not re-arm: none.
+";
+
 /// A `return` with nothing or `()`/`Ok(())` to return (all the rule
 /// reports), and one of: a lifecycle function (by name, a delete or a
 /// proposal, `#[quorum_gated_delete]`), a loop, or a re-arm.

@@ -16,13 +16,12 @@
 //!   done and leaves the entry behind.
 
 use quote::ToTokens;
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Block, Expr, Stmt};
 
 use super::common::{
-    calls, is_cleanup, is_plumbing, is_present_pattern, jumps, loop_body, mentions_shutdown,
-    receives, text, Call, Frame, Guard, Scope, SilentExit,
+    calls, is_cleanup, is_plumbing, is_present_pattern, jump_instead, jumps, loop_body,
+    mentions_shutdown, receives, text, Call, Frame, Guard, Scope, SilentExit,
 };
 use super::INFO;
 use crate::engine::Context;
@@ -105,10 +104,27 @@ fn break_was_meant<'a>(
             "use `break` (or a labelled `break`) so the cleanup after the loop runs, or run \
                     that cleanup in this branch before returning"
                 .to_string();
-        let mut finding = Finding::new(&INFO, exit.ret.span(), message, help)
-            .with_label(expr.span(), "this loop's `break` reaches the cleanup below");
+        // `break` out of this loop: plain when it is the innermost one,
+        // by its label otherwise (no fix for an unlabelled outer loop). It
+        // runs the cleanup, and whatever else follows the loop, on this
+        // path too: a person confirms.
+        let innermost = exit.loops().next().map(|(p, _)| p) == Some(position);
+        let jump = match label {
+            _ if innermost => Some("break".to_string()),
+            Some(label) => Some(format!("break '{label}")),
+            None => None,
+        };
+        let fix = jump.map(|jump| {
+            let description = format!(
+                "`{jump}` instead of `return`, so that {names} after the loop runs on this path"
+            );
+            jump_instead(exit.ret, &jump, description)
+        });
+        let mut finding = Finding::new(&INFO, exit.ret, message, help)
+            .with_label(expr, "this loop's `break` reaches the cleanup below")
+            .with_fix(fix);
         for call in skipped.iter().take(3) {
-            finding = finding.with_label(call.expr.span(), "skipped by the return");
+            finding = finding.with_label(call.expr, "skipped by the return");
         }
         return Some(finding);
     }
@@ -159,10 +175,10 @@ fn half_a_finish<'a>(cx: &Context<'a>, function: &str, exit: &SilentExit<'a>) ->
     let help = "do the finishing bookkeeping on this path too (or fall through to the finishing \
                 path) before returning"
         .to_string();
-    let mut finding = Finding::new(&INFO, exit.ret.span(), message, help)
-        .with_label(mark.span(), "the finishing path marks it done here too");
+    let mut finding = Finding::new(&INFO, exit.ret, message, help)
+        .with_label(mark, "the finishing path marks it done here too");
     for call in skipped.iter().take(3) {
-        finding = finding.with_label(call.expr.span(), "skipped by the early return");
+        finding = finding.with_label(call.expr, "skipped by the early return");
     }
     Some(finding)
 }

@@ -64,9 +64,9 @@ impl<'a> Walker<'a, '_> {
         };
         let keyword = self.frame().keyword;
         self.report(
-            Finding::new(&INFO, spawn.call.span(), message, help)
-                .with_label(sleep.span(), format!("sleeps {duration} first"))
-                .with_label(signal.span(), "then signals")
+            Finding::new(&INFO, spawn.call, message, help)
+                .with_label(sleep, format!("sleeps {duration} first"))
+                .with_label(signal, "then signals")
                 .with_label(
                     keyword,
                     format!("a new {noun} on every iteration of this loop"),

@@ -20,20 +20,23 @@
 //! change, not a loop without a wait).
 
 use super::*;
+use crate::finding::{Applicability, Edit, Fix};
 
 pub(super) enum IntervalEvent {
     Created {
         name: String,
-        span: Span,
+        span: Extent,
         period: String,
         how: Creation,
+        /// The same interval made to wait its first period.
+        rewrite: Option<IntervalRewrite>,
     },
     Reset {
         name: String,
     },
     Tick {
         name: String,
-        span: Span,
+        span: Extent,
         discarded: bool,
         in_select: bool,
         /// In the `while` condition: runs at the start of every iteration.
@@ -94,8 +97,20 @@ impl<'a> Walker<'a, '_> {
         let receiver = peel_future(&call.receiver, None);
         if let Some(period) = immediate_interval(receiver) {
             if !self.loops.is_empty() {
-                let finding =
-                    self.fresh_interval_finding(receiver.span(), call.span(), &period, in_select);
+                // `interval(d).tick().await`: one tick, a wait of a period
+                // meant (outside a `select!`, where the branch would then
+                // restart with every iteration instead).
+                let fix = interval_rewrite(self.cx.file, receiver, true)
+                    .filter(|_| !in_select)
+                    .map(|r| r.at(Applicability::MachineApplicable));
+                let finding = self
+                    .fresh_interval_finding(
+                        Extent::of(receiver),
+                        Extent::of(call),
+                        &period,
+                        in_select,
+                    )
+                    .with_fix(fix);
                 self.report(finding);
             }
             return;
@@ -103,7 +118,7 @@ impl<'a> Walker<'a, '_> {
         if let (Some(events), Some(name)) = (self.interval_events(), interval_key(receiver)) {
             events.push(IntervalEvent::Tick {
                 name,
-                span: call.span(),
+                span: Extent::of(call),
                 discarded,
                 in_select,
                 in_condition: false,
@@ -132,12 +147,14 @@ impl<'a> Walker<'a, '_> {
             }
             None => Creation::Assign,
         };
+        let rewrite = interval_rewrite(self.cx.file, &assign.right, false);
         if let Some(events) = self.interval_events() {
             events.push(IntervalEvent::Created {
                 name,
-                span: assign.span(),
+                span: Extent::of(assign),
                 period,
                 how,
+                rewrite,
             });
         }
     }
@@ -151,7 +168,7 @@ impl<'a> Walker<'a, '_> {
                 if let Some(name) = interval_key(&call.receiver) {
                     ticks.push(IntervalEvent::Tick {
                         name,
-                        span: call.span(),
+                        span: Extent::of(call),
                         discarded: false,
                         in_select: false,
                         in_condition: true,
@@ -176,6 +193,7 @@ impl<'a> Walker<'a, '_> {
                 span,
                 period,
                 how,
+                rewrite,
             } = event
             else {
                 continue;
@@ -188,12 +206,28 @@ impl<'a> Walker<'a, '_> {
                 if discarded && ticks.len() > 1 {
                     continue;
                 }
+                // Made and ticked once per iteration: a wait of a period is
+                // what the tick was written for, and `interval_at(now + d,
+                // d)` waits it. Ticked more than once, each tick now waits
+                // (was: the first did not): probably meant, not certain. In
+                // a `select!` the rewritten tick would restart with every
+                // iteration and starve: the fix there is to hoist it.
+                let applicability = if ticks.len() == 1 && *how == Creation::Let {
+                    Applicability::MachineApplicable
+                } else {
+                    Applicability::MaybeIncorrect
+                };
+                let fix = rewrite
+                    .as_ref()
+                    .filter(|_| !in_select)
+                    .map(|r| r.clone().at(applicability));
                 let finding = self
                     .fresh_interval_finding(*span, tick, period, in_select)
                     .with_label(
                         frame.keyword,
                         "a fresh interval on every iteration of this loop",
-                    );
+                    )
+                    .with_fix(fix);
                 self.report(finding);
                 continue;
             }
@@ -208,6 +242,14 @@ impl<'a> Walker<'a, '_> {
             if discarded && ticks.len() > 1 {
                 continue;
             }
+            // Re-made by assignment so that the next tick waits a period from
+            // here: `interval_at(now + d, d)` does that; outside a `select!`
+            // (where it would become a deadline restarted by every other
+            // branch). It changes when the loop runs, so a person confirms.
+            let fix = rewrite
+                .as_ref()
+                .filter(|_| !in_select)
+                .map(|r| r.clone().at(Applicability::MaybeIncorrect));
             let consequence = if in_condition {
                 "so the `while` condition finds it ready at once: the loop never sees `Pending` \
                  and runs its body again and again without waiting"
@@ -236,7 +278,8 @@ impl<'a> Walker<'a, '_> {
                 .with_label(
                     frame.keyword,
                     "every iteration of this loop makes a new interval",
-                );
+                )
+                .with_fix(fix);
             self.report(finding);
         }
     }
@@ -246,7 +289,11 @@ impl<'a> Walker<'a, '_> {
     pub(super) fn report_poll_intervals(&mut self, events: &[IntervalEvent], poll: Span) {
         for (i, event) in events.iter().enumerate() {
             let IntervalEvent::Created {
-                name, span, period, ..
+                name,
+                span,
+                period,
+                rewrite,
+                ..
             } = event
             else {
                 continue;
@@ -272,15 +319,23 @@ impl<'a> Walker<'a, '_> {
                     tick,
                     "polls the new interval on the next call: ready at once",
                 )
-                .with_label(poll, "re-entered by the executor on every wake-up");
+                .with_label(poll, "re-entered by the executor on every wake-up")
+                // The new interval still has to be polled to register the
+                // waker: the first tick a period away is what was meant,
+                // `reset()` of the old one is the better fix.
+                .with_fix(
+                    rewrite
+                        .as_ref()
+                        .map(|r| r.clone().at(Applicability::MaybeIncorrect)),
+                );
             self.report(finding);
         }
     }
 
     pub(super) fn fresh_interval_finding(
         &self,
-        created: Span,
-        tick: Span,
+        created: Extent,
+        tick: Extent,
         period: &str,
         in_select: bool,
     ) -> Finding {
@@ -341,7 +396,7 @@ pub(super) fn tick_receiver(expr: &Expr) -> Option<&Expr> {
 
 /// The ticks of `name` in `events` before it is reset or re-created:
 /// (span, discarded, in a `select!`, in the `while` condition).
-fn ticks_until_reset(name: &str, events: &[IntervalEvent]) -> Vec<(Span, bool, bool, bool)> {
+fn ticks_until_reset(name: &str, events: &[IntervalEvent]) -> Vec<(Extent, bool, bool, bool)> {
     let mut ticks = Vec::new();
     for event in events {
         match event {
@@ -513,10 +568,17 @@ pub(super) fn check_replaced_fields(cx: &Context<'_>, out: &mut Vec<Finding>) {
             let help = "to restart the period, `self.field.reset()` (the next tick comes a whole \
                         period later); or make the interval with \
                         `interval_at(Instant::now() + period, period)`";
-            let mut finding = Finding::new(&INFO, interval.span(), message, help);
+            // Re-made to restart the period: `interval_at(now + period,
+            // period)` restarts it. Not for a maker function, whose other
+            // callers (the first creation) would change too.
+            let fix = maker
+                .is_none()
+                .then(|| interval_rewrite(cx.file, &assign.right, false))
+                .flatten()
+                .map(|r| r.at(Applicability::MaybeIncorrect));
+            let mut finding = Finding::new(&INFO, interval, message, help).with_fix(fix);
             if maker.is_some() {
-                finding =
-                    finding.with_label(assign.span(), format!("stored in `self.{field}` here"));
+                finding = finding.with_label(assign, format!("stored in `self.{field}` here"));
             }
             out.push(finding);
             false
@@ -541,4 +603,116 @@ fn is_local(name: &str) -> bool {
     name.chars()
         .next()
         .is_some_and(|c| c.is_lowercase() || c == '_')
+}
+
+// ---- the fix: make the interval with its first tick a period away ----
+
+/// `interval(d)` → `interval_at(Instant::now() + d, d)`, `interval_at(
+/// Instant::now(), d)` → `interval_at(Instant::now() + d, d)`: the same
+/// interval, whose first tick waits a period instead of completing at once.
+/// The caller decides how safe that is for its shape; `certain` says
+/// whether the paths written are certainly tokio's (`Instant` must be
+/// `tokio::time::Instant`, not std's).
+#[derive(Clone)]
+pub(super) struct IntervalRewrite {
+    pub fix: Fix,
+    pub certain: bool,
+}
+
+impl IntervalRewrite {
+    /// The fix at `applicability`, downgraded to `MaybeIncorrect` when the
+    /// paths are not certain.
+    pub fn at(self, applicability: Applicability) -> Fix {
+        let mut fix = self.fix;
+        fix.applicability = if self.certain {
+            applicability
+        } else {
+            applicability.max(Applicability::MaybeIncorrect)
+        };
+        fix
+    }
+}
+
+/// `receiver`: the call is the receiver of a method call (`interval(d).tick()`),
+/// where a block must be parenthesized (at the start of a statement, `{ .. }.tick()`
+/// would not parse).
+pub(super) fn interval_rewrite(
+    file: &syn::File,
+    expr: &Expr,
+    receiver: bool,
+) -> Option<IntervalRewrite> {
+    let Expr::Call(call) = peel_parens(expr) else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let name = last_segment(&func.path)?;
+    let resolved = crate::syntax::resolved_path(file, &func.path);
+    let is_tokio = resolved
+        .as_ref()
+        .is_some_and(|p| p.len() == 3 && p[0] == "tokio" && p[1] == "time" && p[2] == name);
+    let description = "make the interval with `interval_at(Instant::now() + period, period)`, so \
+                       its first tick waits a period instead of completing at once";
+    match (name.as_str(), call.args.len()) {
+        ("interval", 1) => {
+            let period = &call.args[0];
+            // The prefix to write `interval_at` and `Instant` under: as the
+            // call wrote it (`tokio::time::`, `time::`), or tokio's full path
+            // for a bare imported `interval`.
+            let written = func.path.segments.len() > 1;
+            let prefix = if written {
+                let mut text = String::new();
+                if func.path.leading_colon.is_some() {
+                    text.push_str("::");
+                }
+                let segments: Vec<String> = func
+                    .path
+                    .segments
+                    .iter()
+                    .take(func.path.segments.len() - 1)
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                text.push_str(&segments.join("::"));
+                text
+            } else {
+                "tokio::time".to_string()
+            };
+            let made =
+                |d: &str| format!("{prefix}::interval_at({prefix}::Instant::now() + {d}, {d})");
+            let text = with_period(period, made, receiver)?;
+            Some(IntervalRewrite {
+                fix: Fix::new(description, Applicability::MaybeIncorrect)
+                    .with_edit(Edit::replace(call.span(), text)),
+                certain: is_tokio,
+            })
+        }
+        ("interval_at", 2) if is_bare_now(&call.args[0]) => {
+            // The `Instant` is the one the code already passes.
+            let start = crate::syntax::source_text(&call.args[0])?;
+            let func_text = crate::syntax::source_text(&call.func)?;
+            let made = |d: &str| format!("{func_text}({start} + {d}, {d})");
+            let text = with_period(&call.args[1], made, receiver)?;
+            Some(IntervalRewrite {
+                fix: Fix::new(description, Applicability::MaybeIncorrect)
+                    .with_edit(Edit::replace(call.span(), text)),
+                // Only `+ period` is added to what already compiles.
+                certain: true,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `made(period)` for a period that can be written twice, else the period
+/// bound once in a block: `{ let period = compute(); made(period) }`.
+fn with_period(period: &Expr, made: impl Fn(&str) -> String, receiver: bool) -> Option<String> {
+    let text = crate::syntax::source_text(period)?;
+    Some(if crate::syntax::is_pure(period) {
+        made(&text)
+    } else if receiver {
+        format!("({{ let period = {text}; {} }})", made("period"))
+    } else {
+        format!("{{ let period = {text}; {} }}", made("period"))
+    })
 }

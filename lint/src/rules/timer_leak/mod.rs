@@ -19,7 +19,7 @@ use syn::visit::{self, Visit};
 use syn::{Block, Expr, ExprIf, ExprMatch, ExprMethodCall, Local, Macro, Pat, Stmt, UnOp};
 
 use crate::engine::Context;
-use crate::finding::Finding;
+use crate::finding::{Extent, Finding};
 use crate::macro_bodies::{BranchKind, MacroBodies, MacroBody, Select, SelectBranch, SelectFlavor};
 use crate::prefilter::{Needs, Trigger::*};
 use crate::syntax::{
@@ -230,6 +230,42 @@ declare_rule! {
     /// ```
     INFO = "timer_leak", Warn, "timers made per loop iteration that leak, pile up, fire at once, or never fire"
 }
+
+/// The rewrites the shapes offer (see `--explain timer_leak`, *Fixes*).
+pub const FIXES: &str = "\
+- (b) an interval made in the loop and ticked once per iteration, outside a
+  `select!` (`let mut iv = interval(d); iv.tick().await`,
+  `interval(d).tick().await`): `interval(d)` becomes
+  `tokio::time::interval_at(tokio::time::Instant::now() + d, d)`, the same
+  interval with its first tick a period away, which is the wait the tick
+  was written for. **Machine-applicable** (`--fix`) when `interval` is
+  tokio's, by its path (`tokio::time::interval`, `time::interval` with
+  `use tokio::time`) or by the file's `use tokio::time::interval`; a period
+  that is not a plain value (`cfg.period()`) is evaluated once, in a block.
+  Maybe-incorrect when the interval is ticked more than once per iteration
+  (every tick now waits) or the path is not certainly tokio's.
+  `interval_at(Instant::now(), d)` becomes `interval_at(Instant::now() + d,
+  d)`, with the same rules. In a `select!` none is offered: the rewritten
+  tick would restart with every iteration (shape (c)); create the interval
+  before the loop by hand.
+- (b) an interval re-made by an assignment on every iteration, replaced in
+  a `poll` fn, or re-made by another method: the same rewrite,
+  **maybe-incorrect** (`--fix --unsafe-fixes`): it changes when the loop
+  runs, and `reset()` of the existing interval is often the better fix.
+  None for an interval a maker function returns (its other callers would
+  change too).
+- (c) periodic work starved by a `tokio::time::sleep(d)` raced directly in
+  a `tokio::select!` of an unlabelled loop: a `Sleep` pinned before the loop
+  (`let mut timer = std::pin::pin!(tokio::time::sleep(d));`), raced as
+  `&mut timer`, and reset (`timer.as_mut().reset(Instant::now() + d)`) when
+  its branch runs. **Maybe-incorrect**: the work then runs every period
+  whatever else wins, the first time a period after the loop starts. Only
+  when `d` can be evaluated again and is the same on every iteration.
+  None for an idle timeout (a teardown branch), a timer bound by a `let`,
+  other `select!` macros, `timeout(..)` and crossbeam's timers.
+- (a) detached tasks and (d) piled-up timers: none (keeping the handle or
+  draining the collection needs a decision about the rest of the code).
+";
 
 /// Every form makes a timer by one of these names — `sleep`/`sleep_until`,
 /// `Delay::new`/`delay_for`, `after(..)` and `at(..)` (crossbeam,
@@ -466,6 +502,7 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
         if let (Some(init), [name]) = (&local.init, pattern_names(&local.pat).as_slice()) {
             self.locals.push((name.clone(), &init.expr));
         }
+        let file = self.cx.file;
         let Some(frame) = self.loops.last_mut() else {
             return;
         };
@@ -473,11 +510,13 @@ impl<'a> Visit<'a> for Walker<'a, '_> {
         let names = pattern_names(&local.pat);
         if let (Some(init), [name]) = (init, names.as_slice()) {
             if let Some(period) = immediate_interval(init) {
+                let rewrite = interval_rewrite(file, init, false);
                 frame.intervals.push(IntervalEvent::Created {
                     name: name.clone(),
-                    span: init.span(),
+                    span: Extent::of(init),
                     period,
                     how: Creation::Let,
+                    rewrite,
                 });
             }
         }

@@ -11,6 +11,7 @@
 //! branch leaves the loop (restarting on activity is what it means).
 
 use super::*;
+use crate::finding::{Applicability, Edit, Fix};
 impl<'a> Walker<'a, '_> {
     pub(super) fn check_select(&mut self, mac: &'a Macro, select: &'a Select) {
         let target = self.exit_target();
@@ -79,17 +80,21 @@ impl<'a> Walker<'a, '_> {
             if competing.is_empty() {
                 continue;
             }
-            findings.push(self.restarted_timer_finding(
-                select.flavor,
-                branch,
-                &timer,
-                kind,
-                Taken {
-                    batch: batch.as_deref(),
-                    drained: drained.as_deref(),
-                },
-                &competing,
-            ));
+            let fix = self.pinned_timer_fix(select.flavor, branch, &timer, kind);
+            findings.push(
+                self.restarted_timer_finding(
+                    select.flavor,
+                    branch,
+                    &timer,
+                    kind,
+                    Taken {
+                        batch: batch.as_deref(),
+                        drained: drained.as_deref(),
+                    },
+                    &competing,
+                )
+                .with_fix(fix),
+            );
         }
         for finding in findings {
             self.report(finding);
@@ -189,7 +194,7 @@ impl<'a> Walker<'a, '_> {
                 } else {
                     Role::Timer(TimerUse {
                         display: "default(..)".to_string(),
-                        created: branch.span,
+                        created: branch.span.into(),
                         duration: Some(future),
                         by_let: false,
                         is_default: true,
@@ -242,7 +247,7 @@ impl<'a> Walker<'a, '_> {
         };
         Some(TimerUse {
             display: call.display,
-            created: call.expr.span(),
+            created: Extent::of(&call.expr),
             duration: Some(duration),
             by_let,
             is_default: false,
@@ -406,6 +411,99 @@ impl<'a> Walker<'a, '_> {
         })
     }
 
+    /// The fix for periodic work starved by a restarted `tokio::time::sleep(d)`
+    /// raced directly in a `tokio::select!`: one `Sleep` pinned before the
+    /// loop, raced as `&mut timer`, and reset a period ahead when its branch
+    /// runs, so it fires every period whatever else wins. Only when that is
+    /// mechanical: tokio's `sleep` (by its path or the file's import), a
+    /// period that can be evaluated again (`is_pure`) and is the same on
+    /// every iteration, an unlabelled loop that is a statement (a `let`
+    /// goes before it), and a name for the timer the function does not use.
+    /// It changes when the work runs (every period instead of after a quiet
+    /// one, and the first a period after the loop starts), so it is for a
+    /// person to confirm: `MaybeIncorrect`.
+    fn pinned_timer_fix(
+        &self,
+        flavor: SelectFlavor,
+        branch: &SelectBranch,
+        timer: &TimerUse<'_>,
+        kind: TimerBranch,
+    ) -> Option<Fix> {
+        if flavor != SelectFlavor::Tokio
+            || kind != TimerBranch::Work
+            || timer.by_let
+            || timer.is_default
+        {
+            return None;
+        }
+        let future = branch.future.as_ref()?;
+        let Expr::Call(call) = future else {
+            return None;
+        };
+        let Expr::Path(func) = &*call.func else {
+            return None;
+        };
+        let resolved = crate::syntax::resolved_path(self.cx.file, &func.path)?;
+        if resolved != ["tokio", "time", "sleep"] || call.args.len() != 1 {
+            return None;
+        }
+        let period = &call.args[0];
+        let frame = self.frame();
+        if !crate::syntax::is_pure(period)
+            || mentions_any(period, self.bodies, &frame.per_iteration_names())
+            || frame.label.is_some()
+            || !loop_is_statement(self.function_body, frame.body, self.bodies)
+        {
+            return None;
+        }
+        let prefix = if func.path.segments.len() > 1 {
+            let segments: Vec<String> = func
+                .path
+                .segments
+                .iter()
+                .take(func.path.segments.len() - 1)
+                .map(|s| s.ident.to_string())
+                .collect();
+            format!(
+                "{}{}",
+                if func.path.leading_colon.is_some() {
+                    "::"
+                } else {
+                    ""
+                },
+                segments.join("::")
+            )
+        } else {
+            "tokio::time".to_string()
+        };
+        let name = unused_name(self.function_body, "timer");
+        let d = crate::syntax::source_text(period)?;
+        let reset = format!("{name}.as_mut().reset({prefix}::Instant::now() + {d});");
+        let reset_edit = match &branch.handler {
+            Expr::Block(block) if block.attrs.is_empty() && block.label.is_none() => {
+                Edit::line_before(block.block.stmts.first()?.span(), reset)
+            }
+            handler => {
+                let text = crate::syntax::source_text(handler)?;
+                Edit::replace(handler.span(), format!("{{ {reset} {text} }}"))
+            }
+        };
+        Some(
+            Fix::new(
+                format!(
+                    "make one timer before the loop (`{name}`), race `&mut {name}` and reset it when its branch runs, so it fires every period whatever else wins"
+                ),
+                Applicability::MaybeIncorrect,
+            )
+            .with_edit(Edit::line_before(
+                frame.keyword,
+                format!("let mut {name} = std::pin::pin!({prefix}::sleep({d}));"),
+            ))
+            .with_edit(Edit::replace(future.span(), format!("&mut {name}")))
+            .with_edit(reset_edit),
+        )
+    }
+
     pub(super) fn restarted_timer_finding(
         &self,
         flavor: SelectFlavor,
@@ -500,12 +598,11 @@ impl<'a> Walker<'a, '_> {
                 TimerBranch::Teardown => "runs only after a whole period without a restart",
                 _ => "runs only after a whole quiet period: never under steady traffic",
             };
-            finding = finding.with_label(branch.handler.span(), label);
+            finding = finding.with_label(&branch.handler, label);
         }
         if timer.by_let {
             if let Some(future) = &branch.future {
-                finding =
-                    finding.with_label(future.span(), "the per-iteration timer is raced here");
+                finding = finding.with_label(future, "the per-iteration timer is raced here");
             }
         }
         for (rival, restart) in competing {
@@ -662,8 +759,8 @@ impl<'a> Walker<'a, '_> {
                 "a message on `{raced}` arrives first and the loop goes on: the deadline restarts"
             ),
         };
-        let finding = Finding::new(&INFO, timed.call.span(), message, help)
-            .with_label(timed.raced.span(), raced_label)
+        let finding = Finding::new(&INFO, timed.call, message, help)
+            .with_label(timed.raced, raced_label)
             .with_label(
                 timer_arm_span,
                 "runs only after a whole quiet period: never under steady traffic",
@@ -694,7 +791,7 @@ pub(super) enum Role<'a> {
 
 pub(super) struct TimerUse<'a> {
     pub(super) display: String,
-    pub(super) created: Span,
+    pub(super) created: Extent,
     pub(super) duration: Option<&'a Expr>,
     pub(super) by_let: bool,
     pub(super) is_default: bool,
@@ -1183,4 +1280,66 @@ fn unconditional_parts(handler: &Expr) -> Vec<String> {
             .collect(),
         other => vec![other.to_token_stream().to_string()],
     }
+}
+
+/// Whether the loop whose body is `body` is a statement of a block of
+/// `function` (so a `let` can go on the line before it).
+fn loop_is_statement(function: &Block, body: &Block, bodies: &MacroBodies) -> bool {
+    struct Find<'b> {
+        body: &'b Block,
+        bodies: &'b MacroBodies,
+        found: bool,
+    }
+    impl<'a> Visit<'a> for Find<'_> {
+        fn visit_block(&mut self, block: &'a Block) {
+            self.found |= block.stmts.iter().any(|stmt| {
+                let inner = match stmt {
+                    Stmt::Expr(Expr::Loop(l), _) if l.attrs.is_empty() => &l.body,
+                    Stmt::Expr(Expr::While(l), _) if l.attrs.is_empty() => &l.body,
+                    Stmt::Expr(Expr::ForLoop(l), _) if l.attrs.is_empty() => &l.body,
+                    _ => return false,
+                };
+                std::ptr::eq(inner, self.body)
+            });
+            visit::visit_block(self, block);
+        }
+        fn visit_macro(&mut self, mac: &'a Macro) {
+            crate::macro_bodies::walk_macro(self, self.bodies, mac);
+        }
+    }
+    let mut find = Find {
+        body,
+        bodies,
+        found: false,
+    };
+    find.visit_block(function);
+    find.found
+}
+
+/// `base`, or `base_2`, `base_3`...: the first that no token of `function`
+/// spells (macro bodies included), so a new `let` shadows nothing.
+fn unused_name(function: &Block, base: &str) -> String {
+    fn idents(stream: proc_macro2::TokenStream, out: &mut HashSet<String>) {
+        for tree in stream {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => {
+                    out.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Group(group) => idents(group.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let mut used = HashSet::new();
+    idents(function.to_token_stream(), &mut used);
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}_{n}")
+            }
+        })
+        .find(|name| !used.contains(name))
+        .expect("some name is free")
 }

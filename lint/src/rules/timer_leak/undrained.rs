@@ -63,8 +63,8 @@ impl<'a> Walker<'a, '_> {
                     many deadlines)";
         let keyword = self.frame().keyword;
         self.report(
-            Finding::new(&INFO, call.span(), message, help)
-                .with_label(timer.span(), "a new timer on every iteration")
+            Finding::new(&INFO, call, message, help)
+                .with_label(timer, "a new timer on every iteration")
                 .with_label(keyword, "this loop adds one per iteration"),
         );
     }
