@@ -226,6 +226,9 @@ fn messages(stdout: &str) -> Vec<cargo_metadata::diagnostic::Diagnostic> {
         .collect()
 }
 
+/// One replacement of a quick fix: byte start, byte end, new text.
+type ByteEdit = (usize, usize, String);
+
 /// As rust-analyzer reads cargo's messages: the spans of a child with
 /// `suggested_replacement` are one quick fix, with its applicability.
 /// Applying the machine-applicable ones gives what `--fix` writes.
@@ -235,7 +238,7 @@ fn cargo_json_carries_the_fixes_as_rust_analyzer_reads_them() {
     let run = project.lint(&["--message-format", "json"]);
     let diagnostics = messages(&run.stdout);
     assert_eq!(diagnostics.len(), 3);
-    let mut quick_fixes: Vec<(Applicability, Vec<(usize, usize, String)>)> = Vec::new();
+    let mut quick_fixes: Vec<(Applicability, Vec<ByteEdit>)> = Vec::new();
     for diagnostic in &diagnostics {
         for child in &diagnostic.children {
             let spans: Vec<_> = child
@@ -284,7 +287,7 @@ fn cargo_json_carries_the_fixes_as_rust_analyzer_reads_them() {
         .filter(|(a, _)| *a == Applicability::MachineApplicable)
         .flat_map(|(_, e)| e.clone())
         .collect();
-    edits.sort_by(|a, b| b.0.cmp(&a.0));
+    edits.sort_by_key(|edit| std::cmp::Reverse(edit.0));
     let mut text = original();
     for (start, end, replacement) in edits {
         text.replace_range(start..end, &replacement);
