@@ -161,6 +161,11 @@ async fn leader_killed_with_an_uncommitted_delete_in_its_log() {
         "committed despite the stall"
     );
     assert_eq!(run.removals("c", c), 0);
+    let (last, applied) = cluster.log_position(old_leader);
+    assert!(
+        last > applied,
+        "the delete is in the leader's log, unapplied: last {last:?}, applied {applied:?}"
+    );
     cluster.kill(old_leader).await;
     cluster.heal();
 
@@ -188,6 +193,89 @@ async fn leader_killed_with_an_uncommitted_delete_in_its_log() {
             "left behind on node {node}"
         );
     }
+    run.finish().await;
+}
+
+/// Issue 12: the leader killed between propose and apply, with the entry
+/// on a majority. The leader's delete reaches one follower, which appends
+/// it, but its answer is lost: the entry is on two of three logs, applied
+/// nowhere, and the leader does not know it committed. The leader dies
+/// there. The follower holding the entry (the longest log) is elected and
+/// commits it in its own term — a late commit of a dead leader's proposal:
+/// the consumer is removed exactly once on every live node (even if the new
+/// leader's own reaper proposed too: compare-and-delete), never deleted
+/// locally, and no instance is left open (no ghost).
+#[tokio::test]
+async fn leader_killed_between_propose_and_apply_with_the_entry_on_a_majority() {
+    let mut run = Run::<Raft>::start().await.expect("raft runs everywhere");
+    let old_leader = run.backend.0.leader().expect("a leader");
+    let heir = (0..NODES).find(|&n| n != old_leader).expect("a follower");
+    let c = run.create("c").await;
+    let cluster = &run.backend.0;
+    let (heir_before, _) = cluster.log_position(heir);
+    cluster.replicate_unacknowledged(old_leader, heir);
+    run.eventually("the leader proposes the delete", || {
+        std::future::ready(run.proposed("c", c))
+    })
+    .await;
+    let cluster = &run.backend.0;
+    run.eventually("the follower appends the delete", || {
+        std::future::ready(cluster.log_position(heir).0 > heir_before)
+    })
+    .await;
+    sleep(Duration::from_millis(200)).await;
+    // In flight: on a majority of the logs, applied on none.
+    assert_eq!(cluster.assignment("c"), Some(c), "applied on the leader");
+    assert_eq!(
+        run.removals("c", c),
+        0,
+        "applied somewhere:\n{}",
+        run.dump()
+    );
+    for node in [old_leader, heir] {
+        let (last, applied) = cluster.log_position(node);
+        assert!(
+            last > applied,
+            "node {node} holds the entry unapplied: last {last:?}, applied {applied:?}"
+        );
+    }
+    cluster.kill(old_leader).await;
+    cluster.heal();
+
+    let new_leader = cluster.wait_for_leader(SETTLE).await.expect("a new leader");
+    assert_eq!(
+        new_leader, heir,
+        "only the longest log can win the election"
+    );
+    run.eventually("the consumer is removed", || run.is_gone("c", c))
+        .await;
+    // Let a proposal of the new leader's own reaper, if it made one, land.
+    sleep(conformance::THRESHOLD * 2).await;
+    for node in run.backend.live_nodes() {
+        let stops = run
+            .backend
+            .0
+            .journal()
+            .events()
+            .iter()
+            .filter(|(_, e)| {
+                matches!(e, NodeEvent::Removed { node: n, key, assignment, stopped: true }
+                if *n == node && key == "c" && *assignment == c)
+            })
+            .count();
+        assert_eq!(
+            stops,
+            1,
+            "node {node} stopped its instance {stops} times:\n{}",
+            run.dump()
+        );
+    }
+    assert_eq!(run.local_deletes("c"), 0, "deleted locally");
+    assert_eq!(run.backend.0.assignment("c"), None, "a ghost assignment");
+    let late = run.backend.records().iter().filter(|(_, r)| {
+        matches!(r, Record::Proposed { node, key, .. } if *node == new_leader && key == "c")
+    }).count();
+    eprintln!("the dead leader's entry committed under node {new_leader}; its own reaper proposed {late} times");
     run.finish().await;
 }
 

@@ -125,7 +125,9 @@ fn describe(event: &NodeEvent) -> Option<String> {
             report.key, report.outcome, report.proposals
         ),
         NodeEvent::NodeDown { node } => format!("node {node} is down"),
-        NodeEvent::Created { .. } | NodeEvent::ShuttingDown { .. } => return None,
+        NodeEvent::Created { .. } | NodeEvent::Placed { .. } | NodeEvent::ShuttingDown { .. } => {
+            return None
+        }
     })
 }
 

@@ -16,8 +16,12 @@
 //!   and re-arms, and reaps once etcd is back.
 //!
 //! etcd's own leader is not a broker node: consumers are placed on a node
-//! (`leader=N` in the value), and only that node's reaper proposes.
+//! (`leader=N` in the value), and only that node's reaper proposes. Each
+//! node keeps a liveness key on a lease; when a node's lease dies, the next
+//! live node re-places its consumers on itself, once, by a transaction on
+//! the consumer's mod revision (see `failover`).
 
+mod failover;
 mod spec;
 mod sync;
 mod view;
@@ -60,6 +64,12 @@ pub struct EtcdOptions {
     /// client's 4 MiB decoding limit, which an unpaginated listing passes at
     /// about 28,000 assignments.
     pub list_page_size: i64,
+    /// A broker node's liveness lease (an [`EtcdNode`]'s; a bare
+    /// [`EtcdMetalayer::connect`] holds none): renewed every third of it.
+    /// Once a node's lease has expired, its consumers are re-placed on the
+    /// next live node, whose reaper reaps them. A node also waits this long
+    /// after it starts watching before it takes over anything.
+    pub lease_ttl: Duration,
 }
 
 impl EtcdOptions {
@@ -74,6 +84,7 @@ impl EtcdOptions {
             retry_interval: Duration::from_millis(250),
             max_retry_interval: Duration::from_secs(10),
             list_page_size: 1000,
+            lease_ttl: Duration::from_secs(10),
         }
     }
 
@@ -147,6 +158,25 @@ impl EtcdMetalayer {
         options: EtcdOptions,
         listener: Listener,
     ) -> Result<EtcdMetalayer, EtcdError> {
+        EtcdMetalayer::connect_as(options, listener, None).await
+    }
+
+    /// Like [`connect`](EtcdMetalayer::connect), as broker node `node`: it
+    /// also keeps the node's liveness key on a lease of `lease_ttl`, and
+    /// re-places on itself the consumers of a dead node it succeeds.
+    pub async fn connect_node(
+        node: usize,
+        options: EtcdOptions,
+        listener: Listener,
+    ) -> Result<EtcdMetalayer, EtcdError> {
+        EtcdMetalayer::connect_as(options, listener, Some(node)).await
+    }
+
+    async fn connect_as(
+        options: EtcdOptions,
+        listener: Listener,
+        node: Option<usize>,
+    ) -> Result<EtcdMetalayer, EtcdError> {
         let client = Client::connect(&options.endpoints, Some(options.connect_options())).await?;
         let view = Arc::new(View::new(options.prefix.clone(), listener));
         let stop = CancellationToken::new();
@@ -171,6 +201,25 @@ impl EtcdMetalayer {
             options.request_timeout,
             stop.clone(),
         ));
+        if let Some(node) = node {
+            background.spawn(failover::stay_alive(
+                client.clone(),
+                options.prefix.clone(),
+                node,
+                options.lease_ttl,
+                options.request_timeout,
+                stop.clone(),
+            ));
+            background.spawn(failover::fail_over(
+                client.clone(),
+                options.prefix.clone(),
+                node,
+                view.clone(),
+                options.lease_ttl,
+                options.request_timeout,
+                stop.clone(),
+            ));
+        }
         Ok(EtcdMetalayer {
             client,
             options,
@@ -255,6 +304,11 @@ impl EtcdMetalayer {
         )
         .await
         .map(drop)
+    }
+
+    /// The broker nodes whose liveness lease is alive, as this view last saw.
+    pub fn live_nodes(&self) -> std::collections::BTreeSet<usize> {
+        self.view.members()
     }
 
     /// The prefix the assignments live under.
@@ -352,7 +406,8 @@ impl EtcdNode {
         reaper: Config,
     ) -> Result<EtcdNode, EtcdError> {
         let node = Node::new(index, journal);
-        let metalayer = Arc::new(EtcdMetalayer::connect(options, node.listener()).await?);
+        let metalayer =
+            Arc::new(EtcdMetalayer::connect_node(index, options, node.listener()).await?);
         node.start(metalayer.clone(), reaper);
         Ok(EtcdNode { node, metalayer })
     }
@@ -369,7 +424,8 @@ impl EtcdNode {
         faults: crate::faults::ReaperFaults,
     ) -> Result<EtcdNode, EtcdError> {
         let node = Node::new(index, journal);
-        let metalayer = Arc::new(EtcdMetalayer::connect(options, node.listener()).await?);
+        let metalayer =
+            Arc::new(EtcdMetalayer::connect_node(index, options, node.listener()).await?);
         node.start_with_faults(metalayer.clone(), reaper, faults);
         Ok(EtcdNode { node, metalayer })
     }

@@ -49,6 +49,22 @@ pub(super) fn decode(value: &[u8]) -> Result<ConsumerSpec, String> {
     })
 }
 
+/// `value` with its `leader` field set to `node`, every other field kept as
+/// it was (a failover re-places a consumer without touching the broker's own
+/// fields).
+pub(super) fn with_leader(value: &[u8], node: usize) -> Result<String, String> {
+    let text = std::str::from_utf8(value).map_err(|e| format!("not UTF-8: {e}"))?;
+    let fields: Vec<String> = text
+        .split(';')
+        .filter(|f| !f.is_empty())
+        .map(|field| match field.split_once('=') {
+            Some(("leader", _)) => format!("leader={node}"),
+            _ => field.to_owned(),
+        })
+        .collect();
+    Ok(fields.join(";"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +78,19 @@ mod tests {
             };
             assert_eq!(decode(encode(&spec).as_bytes()), Ok(spec));
         }
+    }
+
+    #[test]
+    fn with_leader_rewrites_only_the_leader() {
+        assert_eq!(
+            with_leader(b"inactive_threshold_ms=5;leader=0;owner=team-a", 2).as_deref(),
+            Ok("inactive_threshold_ms=5;leader=2;owner=team-a")
+        );
+        let moved = with_leader(b"inactive_threshold_ms=5;leader=1", 0).expect("UTF-8");
+        assert_eq!(
+            decode(moved.as_bytes()).map(|s| s.placement),
+            Ok(Placement::Node(0))
+        );
     }
 
     #[test]

@@ -20,6 +20,14 @@ pub enum NodeEvent {
         /// Whether this node leads it (its reaper tracks it).
         leader: bool,
     },
+    /// The assignment was re-placed: this node now leads it (`leader`) or
+    /// no longer does.
+    Placed {
+        node: usize,
+        key: String,
+        assignment: AssignmentId,
+        leader: bool,
+    },
     /// The node's reaper proposed deleting `assignment`.
     Proposed {
         node: usize,

@@ -57,6 +57,13 @@ pub enum AssignmentEvent {
         assignment: AssignmentId,
         spec: ConsumerSpec,
     },
+    /// The same assignment now names another leader (a failover re-placed
+    /// it: the etcd backend, when the node it named lost its lease).
+    Placed {
+        key: String,
+        assignment: AssignmentId,
+        spec: ConsumerSpec,
+    },
     /// `assignment` was removed: deleted, or replaced by a re-creation.
     Removed {
         key: String,
@@ -230,9 +237,55 @@ impl<M: Metalayer<String>> Node<M> {
                     self.register(&mut state, instance);
                 }
             }
+            AssignmentEvent::Placed {
+                key,
+                assignment,
+                spec,
+            } => self.placed(&mut state, key, *assignment, spec.placement),
             AssignmentEvent::Removed { key, assignment } => {
                 self.stop_by_metalayer(&mut state, key, *assignment);
             }
+        }
+    }
+
+    /// The assignment of `key` now names `placement` as its leader: this
+    /// node starts tracking its instance (a fresh inactivity clock: activity
+    /// was seen where it was led before) or stops.
+    fn placed(
+        &self,
+        state: &mut NodeState<M>,
+        key: &str,
+        assignment: AssignmentId,
+        placement: Placement,
+    ) {
+        let Some(instance) = state
+            .instances
+            .get(key)
+            .filter(|c| c.assignment_id() == assignment)
+            .cloned()
+        else {
+            return;
+        };
+        let leader = match placement {
+            Placement::MetalayerLeader => state.leads_metalayer,
+            Placement::Node(node) => node == self.id,
+        };
+        if leader == instance.is_leader_flag() {
+            return;
+        }
+        instance.set_leader(leader);
+        self.journal.record(NodeEvent::Placed {
+            node: self.id,
+            key: key.to_owned(),
+            assignment,
+            leader,
+        });
+        if !leader {
+            if let Some(tracked) = state.tracked.remove(key) {
+                tracked.unregister();
+            }
+        } else if instance.is_open() && !state.down {
+            self.register(state, instance);
         }
     }
 

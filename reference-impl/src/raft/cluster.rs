@@ -326,6 +326,27 @@ impl RaftCluster {
         self.router.stall(index as u64);
     }
 
+    /// Node `index`'s new log entries reach node `to` only, and `to`'s
+    /// answers are lost: `to` appends them, `index` never learns it. On
+    /// three nodes such an entry is on a majority, uncommitted as far as its
+    /// leader knows; if the leader dies, `to` (the longest log) is elected
+    /// and commits it in its own term.
+    pub fn replicate_unacknowledged(&self, index: usize, to: usize) {
+        self.router
+            .replicate_unacknowledged(index as u64, to as u64);
+    }
+
+    /// Node `index`'s log as its raft reports it: the index of its last
+    /// entry and of the last one it applied (committed).
+    pub fn log_position(&self, index: usize) -> (Option<u64>, Option<u64>) {
+        let metrics = self.members[index].raft.metrics();
+        let metrics = metrics.borrow();
+        (
+            metrics.last_log_index,
+            metrics.last_applied.map(|log_id| log_id.index),
+        )
+    }
+
     /// Restores every link.
     pub fn heal(&self) {
         self.router.heal();

@@ -31,6 +31,9 @@ struct Links {
     cut: BTreeSet<(NodeId, NodeId)>,
     /// Nodes whose log entries do not reach anyone (heartbeats still do).
     stalled: BTreeSet<NodeId>,
+    /// `(from, to)`: `from`'s log entries do reach `to` (which appends
+    /// them), but `to`'s answers are lost on the way back.
+    unacknowledged: BTreeSet<(NodeId, NodeId)>,
 }
 
 /// Why a message did not get through.
@@ -91,11 +94,27 @@ impl Router {
         self.lock().stalled.insert(id);
     }
 
+    /// `from`'s new log entries reach `to` alone, and `to`'s answers to
+    /// them are lost: `to` appends what `from` proposes while `from` never
+    /// learns it, so on three nodes an entry sits on a majority without its
+    /// leader knowing it committed (heartbeats still get through).
+    pub(super) fn replicate_unacknowledged(&self, from: NodeId, to: NodeId) {
+        let mut links = self.lock();
+        links.stalled.insert(from);
+        links.unacknowledged.insert((from, to));
+    }
+
     /// Restores every link and un-stalls every node.
     pub(super) fn heal(&self) {
         let mut links = self.lock();
         links.cut.clear();
         links.stalled.clear();
+        links.unacknowledged.clear();
+    }
+
+    /// Whether `to`'s answers to `from`'s entries are lost.
+    fn loses_answers(&self, from: NodeId, to: NodeId) -> bool {
+        self.lock().unacknowledged.contains(&(from, to))
     }
 
     fn target(
@@ -109,7 +128,10 @@ impl Router {
         if links.cut.contains(&(from, to)) {
             return Err(severed("the link is cut"));
         }
-        if carries_entries && links.stalled.contains(&from) {
+        if carries_entries
+            && links.stalled.contains(&from)
+            && !links.unacknowledged.contains(&(from, to))
+        {
             return Err(severed("its log replication is stalled"));
         }
         if !links.nodes.contains_key(&from) {
@@ -162,14 +184,23 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: AppendEntriesRequest<TypeConfig>,
         _option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, EmptyNode, RaftError<NodeId>>> {
+        let carries_entries = !rpc.entries.is_empty();
         let target = self
             .router
-            .target(self.from, self.to, !rpc.entries.is_empty())
+            .target(self.from, self.to, carries_entries)
             .map_err(unreachable)?;
-        target
+        let answer = target
             .append_entries(rpc)
             .await
-            .map_err(|e| RPCError::RemoteError(RemoteError::new(self.to, e)))
+            .map_err(|e| RPCError::RemoteError(RemoteError::new(self.to, e)))?;
+        if carries_entries && self.router.loses_answers(self.from, self.to) {
+            return Err(unreachable(Severed {
+                from: self.to,
+                to: self.from,
+                why: "the answer was lost",
+            }));
+        }
+        Ok(answer)
     }
 
     async fn install_snapshot(

@@ -440,6 +440,13 @@ pub async fn idle_consumer_is_reaped_through_the_metalayer<B: Backend>(mut run: 
 pub async fn metalayer_unavailable_warns_rearms_and_reaps_once_back<B: Backend>(mut run: Run<B>) {
     let (logs, _recording) = Capture::install_up_to(Level::WARN, false);
     let c = run.create("c").await;
+    // Every node holds the consumer before the outage: a node whose watch
+    // had not yet delivered the creation would not learn of it until the
+    // metalayer is back, which is not what this scenario is about.
+    run.eventually("the consumer is open on every node", || {
+        run.is_alive_everywhere("c", c)
+    })
+    .await;
     run.backend.set_available(false).await;
     // Active until the outage began: it becomes idle during it.
     run.touch("c");
