@@ -375,8 +375,8 @@ fn a_lifecycle_lint_toml_error_points_into_that_file() {
 #[test]
 fn a_broken_manifest_that_does_not_configure_us_is_left_to_cargo() {
     let project = workspace("");
-    project.write("app/tests/fixtures/bad/Cargo.toml", "[package\nname = ");
-    project.write("app/tests/fixtures/bad/src/lib.rs", "pub fn f() {}\n");
+    project.write("app/fixtures/bad/Cargo.toml", "[package\nname = ");
+    project.write("app/fixtures/bad/src/lib.rs", "pub fn f() {}\n");
     let run = project.lint(&["--format", "short"]);
     assert_eq!(run.code, 1, "linted as usual\n{}", run.stderr);
     assert!(run.stderr.contains("3 files checked"), "{}", run.stderr);
