@@ -104,6 +104,14 @@ fn sarif_output_is_one_run_with_rules_and_relative_locations() {
     assert!(rules
         .iter()
         .all(|r| r["fullDescription"]["text"] != r["shortDescription"]["text"]));
+    for rule in rules {
+        let uri = rule["helpUri"].as_str().unwrap();
+        let id = rule["id"].as_str().unwrap();
+        assert!(
+            uri.starts_with("https://docs.rs/lifecycle-lint/") && uri.contains(&format!("/{id}/")),
+            "{uri}"
+        );
+    }
     insta::assert_snapshot!("mixed_sarif", run.stdout.replace(&root, "file:///[ROOT]/"));
 }
 

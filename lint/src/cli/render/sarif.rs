@@ -13,6 +13,19 @@ fn sarif_level(level: Level) -> &'static str {
     }
 }
 
+/// The crate's documentation (the manifest's `documentation`).
+const DOCS: &str = "https://docs.rs/lifecycle-lint";
+
+/// The documentation page of rule `id` for this version: each rule's module
+/// is `lifecycle_lint::rules::<id>` and its `--explain` text is the doc of
+/// the `INFO` it declares, which docs.rs renders at this address.
+fn help_uri(id: &str) -> String {
+    format!(
+        "{DOCS}/{}/lifecycle_lint/rules/{id}/static.INFO.html",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 pub fn render(analysis: &Analysis) -> String {
     let rules: Vec<Value> = RULES
         .iter()
@@ -24,6 +37,7 @@ pub fn render(analysis: &Analysis) -> String {
                 "shortDescription": {"text": r.info.summary},
                 "fullDescription": {"text": full_description(&explanation, r.info.summary)},
                 "help": {"text": explanation, "markdown": explanation},
+                "helpUri": help_uri(r.info.id),
                 "defaultConfiguration": {
                     "level": sarif_level(r.info.default_level),
                     "enabled": r.info.default_level != Level::Allow,
@@ -91,6 +105,7 @@ pub fn render(analysis: &Analysis) -> String {
             "tool": {"driver": {
                 "name": "lifecycle-lint",
                 "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": DOCS,
                 "rules": rules,
             }},
             // Relative URIs are relative to the workspace root the paths are
@@ -261,4 +276,28 @@ fn uri(path: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each rule's help address names the module that declares its `INFO`,
+    /// so the page exists wherever the crate's docs are built.
+    #[test]
+    fn every_help_uri_names_the_module_declaring_the_rule() {
+        let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        for rule in RULES {
+            let id = rule.info.id;
+            let source = [
+                rules.join(format!("{id}.rs")),
+                rules.join(id).join("mod.rs"),
+            ]
+            .into_iter()
+            .find_map(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_else(|| panic!("no module rules::{id}"));
+            assert!(source.contains(&format!("INFO = \"{id}\"")), "{id}");
+            assert!(help_uri(id).ends_with(&format!("/rules/{id}/static.INFO.html")));
+        }
+    }
 }
