@@ -24,7 +24,7 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use crate::prefilter::{Prefilter, RuleSet};
+use crate::prefilter::{Matches, Prefilter, RuleSet};
 
 /// What an item is, as far as choosing the items to parse needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -770,14 +770,20 @@ pub fn ranges_to_blank(text: &str, split: &Items, needed: &[bool]) -> Option<Vec
 }
 
 /// `text` with the items that none of the `wanted` rules (by index in
-/// `prefilter`'s list) can need blanked out, ready to parse in place of
-/// `text`; `None` when every item is kept, the file mentions
-/// `quorum_gated_delete`, or the lexer cannot be sure of the cuts: then the
-/// whole text is to be parsed. If the result does not parse, parse `text`.
-pub fn narrowed(text: &str, prefilter: &Prefilter, wanted: RuleSet) -> Option<String> {
+/// `prefilter`'s list, whose [`Matches`] over `text` are given) can need
+/// blanked out, ready to parse in place of `text`; `None` when every item
+/// is kept, the file mentions `quorum_gated_delete`, or the lexer cannot be
+/// sure of the cuts: then the whole text is to be parsed. If the result
+/// does not parse, parse `text`.
+pub fn narrowed(
+    text: &str,
+    prefilter: &Prefilter,
+    matches: &Matches,
+    wanted: RuleSet,
+) -> Option<String> {
     let split = split(text)?;
     let ranges: Vec<Range<usize>> = split.leaves().iter().map(|i| i.range.clone()).collect();
-    let sets = prefilter.rules_per_range(text, &ranges)?;
+    let sets = prefilter.rules_per_range_of(matches, text, &ranges)?;
     let needed: Vec<bool> = sets.iter().map(|s| !s.and(wanted).is_empty()).collect();
     let blank_ranges = ranges_to_blank(text, &split, &needed)?;
     Some(blank(text, &blank_ranges))

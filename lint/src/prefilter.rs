@@ -19,7 +19,8 @@
 //! checks them, without the words.
 //!
 //! [`Prefilter::rules_per_range`] answers the same question for each of a
-//! file's items (see [`crate::items`]) from one search of the automaton.
+//! file's items (see [`crate::items`]); [`Prefilter::matches`] searches a
+//! text once for both questions.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -119,6 +120,16 @@ pub struct Prefilter {
     quorum: usize,
 }
 
+/// Where a [`Prefilter`]'s patterns matched in one text (see
+/// [`Prefilter::matches`]).
+#[derive(Debug)]
+pub struct Matches {
+    /// (pattern id, start byte) of every match that passed its checks.
+    found: Vec<(usize, usize)>,
+    /// `quorum_gated_delete` is among them.
+    quorum: bool,
+}
+
 impl Prefilter {
     /// Builds the automaton for `rules` with the vocabulary and facts in force.
     /// `rules` may hold at most 64 rules.
@@ -209,13 +220,34 @@ impl Prefilter {
 
     /// The rules (by index in the list given to [`Prefilter::new`]) whose needs `text` meets.
     pub fn rules_for(&self, text: &str) -> RuleSet {
-        let mut seen = vec![false; self.checks.len()];
-        self.each_match(text, |id, _| seen[id] = true);
+        self.rules_of(&self.matches(text), text)
+    }
+
+    /// The automaton's matches over `text`, found once: a file's rules
+    /// ([`Prefilter::rules_of`]) and its items' rules
+    /// ([`Prefilter::rules_per_range_of`]) are both answered from them, so a
+    /// parsed file is searched once, not once per question.
+    pub fn matches(&self, text: &str) -> Matches {
+        let mut found = Vec::new();
+        let mut quorum = false;
+        self.each_match(text, |id, start| {
+            quorum |= id == self.quorum;
+            found.push((id, start));
+        });
+        Matches { found, quorum }
+    }
+
+    /// [`Prefilter::rules_for`] from `text`'s [`Matches`].
+    pub fn rules_of(&self, matches: &Matches, text: &str) -> RuleSet {
         // A `#[quorum_gated_delete]` function is checked as the macro checks
         // it: every rule, as a lifecycle function, whatever words it holds
         // (and its arguments are checked too).
-        if seen[self.quorum] {
+        if matches.quorum {
             return self.all();
+        }
+        let mut seen = vec![false; self.checks.len()];
+        for &(id, _) in &matches.found {
+            seen[id] = true;
         }
         self.decide(&seen, text)
     }
@@ -230,25 +262,33 @@ impl Prefilter {
     }
 
     /// For each of `ranges` (sorted, not overlapping) of `text`, the rules
-    /// whose needs the range's text meets: one search of the automaton for
-    /// all of them. `None` when `text` mentions `quorum_gated_delete` (then
-    /// every rule reads every function, see [`Prefilter::rules_for`]).
+    /// whose needs the range's text meets. `None` when `text` mentions
+    /// `quorum_gated_delete` (then every rule reads every function, see
+    /// [`Prefilter::rules_for`]).
     pub fn rules_per_range(
         &self,
         text: &str,
         ranges: &[std::ops::Range<usize>],
     ) -> Option<Vec<RuleSet>> {
+        self.rules_per_range_of(&self.matches(text), text, ranges)
+    }
+
+    /// [`Prefilter::rules_per_range`] from `text`'s [`Matches`].
+    pub fn rules_per_range_of(
+        &self,
+        matches: &Matches,
+        text: &str,
+        ranges: &[std::ops::Range<usize>],
+    ) -> Option<Vec<RuleSet>> {
+        if matches.quorum {
+            return None;
+        }
         let mut found: Vec<Vec<usize>> = vec![Vec::new(); ranges.len()];
-        let mut quorum = false;
-        self.each_match(text, |id, start| {
-            quorum |= id == self.quorum;
+        for &(id, start) in &matches.found {
             let i = ranges.partition_point(|r| r.end <= start);
             if ranges.get(i).is_some_and(|r| r.start <= start) {
                 found[i].push(id);
             }
-        });
-        if quorum {
-            return None;
         }
         let mut seen = vec![false; self.checks.len()];
         Some(

@@ -106,8 +106,9 @@ fn the_prefilter_never_changes_findings() {
             let facts_filter =
                 Prefilter::for_needs(&[CrateFacts::NEEDS], &vocabulary, &CrateFacts::default());
             let of_whole = CrateFacts::of_file(&file, &vocabulary);
-            let of_items = match items::narrowed(text, &facts_filter, facts_filter.rules_for(text))
-            {
+            let facts_matches = facts_filter.matches(text);
+            let wanted = facts_filter.rules_of(&facts_matches, text);
+            let of_items = match items::narrowed(text, &facts_filter, &facts_matches, wanted) {
                 Some(narrow) => syn::parse_file(&narrow)
                     .map(|f| CrateFacts::of_file(&f, &vocabulary))
                     .unwrap_or_else(|_| of_whole.clone()),
@@ -137,7 +138,7 @@ fn the_prefilter_never_changes_findings() {
                     }
                 }
             }
-            match items::narrowed(text, &prefilter, set) {
+            match items::narrowed(text, &prefilter, &prefilter.matches(text), set) {
                 Some(narrow) => match syn::parse_file(&narrow) {
                     Ok(narrow_file) => {
                         narrowed += 1;

@@ -569,23 +569,29 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
         };
     }
     let facts = match std::str::from_utf8(&bytes) {
-        Ok(text) if !facts_filter.rules_for(text).is_empty() => {
-            // Only the items that can hold a deleting `Drop` are parsed.
+        Ok(text) => {
             let text = text.trim_start_matches('\u{feff}');
-            let narrow = items::narrowed(text, facts_filter, facts_filter.rules_for(text));
-            let facts = parse_narrowed(text, narrow)
-                .ok()
-                .map(|file| CrateFacts::of_file(&file, vocabulary));
-            forget_spans();
-            facts
-                .map(|f| {
-                    f.deleting_drops()
-                        .map(|(t, d)| (t.to_string(), d.delete_call.clone()))
-                        .collect()
-                })
-                .unwrap_or_default()
+            let matches = facts_filter.matches(text);
+            let wanted = facts_filter.rules_of(&matches, text);
+            if wanted.is_empty() {
+                Vec::new()
+            } else {
+                // Only the items that can hold a deleting `Drop` are parsed.
+                let narrow = items::narrowed(text, facts_filter, &matches, wanted);
+                let facts = parse_narrowed(text, narrow)
+                    .ok()
+                    .map(|file| CrateFacts::of_file(&file, vocabulary));
+                forget_spans();
+                facts
+                    .map(|f| {
+                        f.deleting_drops()
+                            .map(|(t, d)| (t.to_string(), d.delete_call.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
         }
-        _ => Vec::new(),
+        Err(_) => Vec::new(),
     };
     Scan {
         shown,
@@ -605,7 +611,11 @@ fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -
 
 /// Pre-filters, parses, checks and locates one file's decoded text.
 fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
-    let set = prefilter.map_or(RuleSet::default(), |p| p.rules_for(&text));
+    // One search of the automaton answers for the file and for its items.
+    let matches = prefilter.map(|p| p.matches(&text));
+    let set = prefilter
+        .zip(matches.as_ref())
+        .map_or(RuleSet::default(), |(p, m)| p.rules_of(m, &text));
     let needed: Vec<Rule> = match prefilter {
         Some(_) => options
             .rules
@@ -625,7 +635,9 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
             text: suppress::may_hold_directive(&text).then(|| Arc::from(text)),
         };
     }
-    let narrow = prefilter.and_then(|p| items::narrowed(&text, p, set));
+    let narrow = prefilter
+        .zip(matches.as_ref())
+        .and_then(|(p, m)| items::narrowed(&text, p, m, set));
     let file = match parse_narrowed(&text, narrow) {
         Ok(file) => file,
         Err(problem) => {
