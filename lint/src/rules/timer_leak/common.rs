@@ -59,6 +59,29 @@ pub(super) fn is_crossbeam_timer(path: &syn::Path) -> bool {
         || path_mentions(path, "channel")
 }
 
+/// The module path a fix writes tokio's `time` items under, from the call
+/// it rewrites (`path`: `tokio::time::sleep`, `time::interval`, `sleep`):
+/// the path as written without its last segment (`tokio::time`, `time`,
+/// `::tokio::time`), or tokio's full path for a bare imported name.
+pub(super) fn time_module_prefix(path: &syn::Path) -> String {
+    let n = path.segments.len();
+    if n <= 1 {
+        return "tokio::time".to_string();
+    }
+    let segments: Vec<String> = path
+        .segments
+        .iter()
+        .take(n - 1)
+        .map(|s| s.ident.to_string())
+        .collect();
+    let root = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{root}{}", segments.join("::"))
+}
+
 pub(super) fn calls_now(expr: &Expr) -> bool {
     let expr = peel_parens(expr);
     callee_is(expr, "now") || matches!(expr, Expr::MethodCall(m) if calls_now(&m.receiver))

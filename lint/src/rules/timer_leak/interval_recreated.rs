@@ -657,27 +657,8 @@ pub(super) fn interval_rewrite(
     match (name.as_str(), call.args.len()) {
         ("interval", 1) => {
             let period = &call.args[0];
-            // The prefix to write `interval_at` and `Instant` under: as the
-            // call wrote it (`tokio::time::`, `time::`), or tokio's full path
-            // for a bare imported `interval`.
-            let written = func.path.segments.len() > 1;
-            let prefix = if written {
-                let mut text = String::new();
-                if func.path.leading_colon.is_some() {
-                    text.push_str("::");
-                }
-                let segments: Vec<String> = func
-                    .path
-                    .segments
-                    .iter()
-                    .take(func.path.segments.len() - 1)
-                    .map(|s| s.ident.to_string())
-                    .collect();
-                text.push_str(&segments.join("::"));
-                text
-            } else {
-                "tokio::time".to_string()
-            };
+            // The prefix to write `interval_at` and `Instant` under.
+            let prefix = time_module_prefix(&func.path);
             let made =
                 |d: &str| format!("{prefix}::interval_at({prefix}::Instant::now() + {d}, {d})");
             let text = with_period(period, made, receiver)?;

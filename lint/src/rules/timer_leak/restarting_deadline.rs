@@ -464,26 +464,7 @@ impl<'a> Walker<'a, '_> {
         {
             return None;
         }
-        let prefix = if func.path.segments.len() > 1 {
-            let segments: Vec<String> = func
-                .path
-                .segments
-                .iter()
-                .take(func.path.segments.len() - 1)
-                .map(|s| s.ident.to_string())
-                .collect();
-            format!(
-                "{}{}",
-                if func.path.leading_colon.is_some() {
-                    "::"
-                } else {
-                    ""
-                },
-                segments.join("::")
-            )
-        } else {
-            "tokio::time".to_string()
-        };
+        let prefix = time_module_prefix(&func.path);
         let name = unused_name(self.function_body, "timer");
         let d = crate::syntax::source_text(period)?;
         let reset = format!("{name}.as_mut().reset({prefix}::Instant::now() + {d});");
