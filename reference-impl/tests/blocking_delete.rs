@@ -9,7 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use quorum_reaper::{AssignmentId, Config, Consumer, Metalayer, ProposeError, QuitReason, Reaper};
+use quorum_reaper::{AssignmentId, Config, Consumer, QuitReason, Reaper};
+
+#[path = "support/standalone.rs"]
+mod standalone;
+use standalone::Standalone;
 
 const SLOW_DELETE: Duration = Duration::from_secs(3);
 
@@ -54,26 +58,6 @@ impl Consumer for Slow {
         self.running.fetch_sub(1, Ordering::SeqCst);
         *self.deleted_at.lock().unwrap() = Some(Instant::now());
         self.deleted.store(true, Ordering::SeqCst);
-    }
-}
-
-struct Standalone;
-
-impl Metalayer<String> for Standalone {
-    fn is_clustered(&self) -> bool {
-        false
-    }
-
-    fn is_ready(&self) -> bool {
-        true
-    }
-
-    fn assignment(&self, _: &String) -> Option<AssignmentId> {
-        None
-    }
-
-    fn forward_delete_proposal(&self, _: &String, _: AssignmentId) -> Result<(), ProposeError> {
-        Err(ProposeError::Rejected("standalone".into()))
     }
 }
 

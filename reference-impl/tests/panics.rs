@@ -8,10 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use quorum_reaper::{
-    AssignmentId, Config, Consumer, LocalReason, Metalayer, Observer, Outcome, ProposeError,
-    QuitReason, Reaper, RearmReason, Report,
+    AssignmentId, Config, Consumer, LocalReason, Observer, Outcome, QuitReason, Reaper,
+    RearmReason, Report,
 };
 use tokio::time::sleep;
+
+#[path = "support/standalone.rs"]
+mod standalone;
+use standalone::Standalone;
 
 struct Flaky {
     key: String,
@@ -48,26 +52,6 @@ impl Consumer for Flaky {
             panic!("broker bug while deleting {}", self.key);
         }
         self.deleted.store(true, Ordering::SeqCst);
-    }
-}
-
-struct Standalone;
-
-impl Metalayer<String> for Standalone {
-    fn is_clustered(&self) -> bool {
-        false
-    }
-
-    fn is_ready(&self) -> bool {
-        true
-    }
-
-    fn assignment(&self, _: &String) -> Option<AssignmentId> {
-        None
-    }
-
-    fn forward_delete_proposal(&self, _: &String, _: AssignmentId) -> Result<(), ProposeError> {
-        Err(ProposeError::Rejected("standalone".into()))
     }
 }
 

@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use quorum_reaper::{
-    AssignmentId, Config, Consumer, Metalayer, ProposeError, QuitReason, Reaper, Tracked,
-};
+use quorum_reaper::{AssignmentId, Config, Consumer, QuitReason, Reaper, Tracked};
 use tokio::time::sleep;
+
+#[path = "support/standalone.rs"]
+mod standalone;
+use standalone::Standalone;
 
 struct Idle {
     key: String,
@@ -43,26 +45,6 @@ impl Consumer for Idle {
 
     fn delete_locally(&self) {
         self.deleted.store(true, Ordering::SeqCst);
-    }
-}
-
-struct Standalone;
-
-impl Metalayer<String> for Standalone {
-    fn is_clustered(&self) -> bool {
-        false
-    }
-
-    fn is_ready(&self) -> bool {
-        true
-    }
-
-    fn assignment(&self, _: &String) -> Option<AssignmentId> {
-        None
-    }
-
-    fn forward_delete_proposal(&self, _: &String, _: AssignmentId) -> Result<(), ProposeError> {
-        Err(ProposeError::Rejected("standalone".into()))
     }
 }
 
