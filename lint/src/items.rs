@@ -695,6 +695,67 @@ fn defined<'t>(text: &'t str, tokens: &[Token]) -> Vec<&'t str> {
     out
 }
 
+/// `tokens` without the attributes among them (`#[..]`, `#![..]`).
+fn without_attributes(tokens: &[Token]) -> Vec<Token> {
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let bang = usize::from(tokens.get(i + 1).is_some_and(|t| t.tok == Tok::Bang));
+        if tokens[i].tok == Tok::Pound
+            && tokens.get(i + 1 + bang).map(|t| t.tok) == Some(Tok::Open(b'['))
+        {
+            if let Some(next) = skip_group(tokens, i + 1 + bang) {
+                i = next;
+                continue;
+            }
+        }
+        out.push(tokens[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The names by which a rule can look a `struct`, `enum` or `union` up: its
+/// own name, its fields (`name:`, in variants too) and its variants. Not
+/// the types of its fields: rules read a type's definition by its name
+/// (`TypesOfFile`) or by a field's name (`Declared::of_file`), never by a
+/// field's type, so a kept item that mentions `u8` keeps no struct with a
+/// `u8` field. `tokens` are without attributes.
+fn type_defines<'t>(text: &'t str, tokens: &[Token]) -> Vec<&'t str> {
+    let word = |i: usize| tokens.get(i).map_or("", |t| &text[t.start..t.end]);
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut is_enum = false;
+    for (i, t) in tokens.iter().enumerate() {
+        match t.tok {
+            Tok::Open(_) => depth += 1,
+            Tok::Close(_) => depth = depth.saturating_sub(1),
+            Tok::Ident if depth == 0 && matches!(word(i), "struct" | "enum" | "union") => {
+                is_enum = word(i) == "enum";
+                if tokens.get(i + 1).is_some_and(|n| n.tok == Tok::Ident) {
+                    out.push(word(i + 1));
+                }
+            }
+            Tok::Ident => {
+                // `name:` but not a path's `name::`.
+                let field = word(i + 1) == ":"
+                    && !(word(i + 2) == ":" && tokens[i + 2].start == tokens[i + 1].end);
+                let variant = is_enum
+                    && depth == 1
+                    && tokens.get(i + 1).is_none_or(|n| {
+                        matches!(n.tok, Tok::Open(_) | Tok::Close(_))
+                            || matches!(word(i + 1), "," | "=")
+                    });
+                if field || variant {
+                    out.push(word(i));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Which items to parse: every [`Kind::Declaration`], every item `needed`
 /// says holds a trigger, every item defining a name that a kept item
 /// mentions (its callees, consts, the impls of its types, transitively),
@@ -709,7 +770,18 @@ pub fn ranges_to_blank(text: &str, split: &Items, needed: &[bool]) -> Option<Vec
         .iter()
         .map(|item| tokens_in(tokens, &item.range))
         .collect();
-    let words: Vec<Vec<&str>> = spans.iter().map(|t| idents(text, t)).collect();
+    // A type's attributes name nothing a rule looks up (`repr(C)`,
+    // `derive(Debug)`): they are neither its names nor its mentions, or one
+    // kept `#[repr(C)]` struct would keep every other one, and every
+    // `impl Debug`.
+    let words: Vec<Vec<&str>> = leaves
+        .iter()
+        .zip(&spans)
+        .map(|(item, t)| match item.kind {
+            Kind::Type => idents(text, &without_attributes(t)),
+            _ => idents(text, t),
+        })
+        .collect();
     let mut kept: Vec<bool> = leaves
         .iter()
         .zip(needed)
@@ -718,13 +790,8 @@ pub fn ranges_to_blank(text: &str, split: &Items, needed: &[bool]) -> Option<Vec
     let defines: Vec<Vec<&str>> = leaves
         .iter()
         .zip(&spans)
-        .zip(&words)
-        .map(|((item, t), w)| match item.kind {
-            Kind::Type => w
-                .iter()
-                .copied()
-                .filter(|w| !KEYWORDS.contains(w))
-                .collect(),
+        .map(|(item, t)| match item.kind {
+            Kind::Type => type_defines(text, &without_attributes(t)),
             _ => defined(text, t),
         })
         .collect();
