@@ -52,14 +52,17 @@ pub struct Nesting {
 }
 
 impl Nesting {
-    fn record(&mut self, depth: usize, chain: usize, at: LineColumn) {
+    /// `at`'s position is looked up only for a new maximum: a span's
+    /// line and column cost a search of the source map, and most tokens
+    /// set no maximum.
+    fn record(&mut self, depth: usize, chain: usize, at: proc_macro2::Span) {
         if depth > self.depth {
             self.depth = depth;
-            self.depth_at = at;
+            self.depth_at = at.start();
         }
         if chain > self.chain {
             self.chain = chain;
-            self.chain_at = at;
+            self.chain_at = at.start();
         }
     }
 
@@ -129,7 +132,7 @@ pub fn nesting_estimate(tokens: &TokenStream) -> Nesting {
             continue;
         };
         let follows_block = std::mem::replace(&mut frame.after_block, false);
-        let at = tree.span().start();
+        let at = tree.span();
         let mut record = |frame: &Frame| {
             nesting.record(outer_depth + frame.depth, outer_chain + frame.chain, at);
         };
@@ -139,35 +142,41 @@ pub fn nesting_estimate(tokens: &TokenStream) -> Nesting {
                 if p.spacing() == Spacing::Joint {
                     continue;
                 }
-                for piece in split_operators(&std::mem::take(&mut operator)) {
+                for_each_operator(&operator, |piece| {
                     frame.operator(piece);
                     record(frame);
-                }
+                });
+                operator.clear();
             }
             other => {
-                for piece in split_operators(&std::mem::take(&mut operator)) {
+                for_each_operator(&operator, |piece| {
                     frame.operator(piece);
                     record(frame);
-                }
+                });
+                operator.clear();
+                // Compared in place: `Ident::to_string` would allocate for
+                // every identifier of the file.
                 let word = match other {
-                    TokenTree::Ident(word) => Some(word.to_string()),
+                    TokenTree::Ident(word) => Some(word),
                     _ => None,
                 };
-                let continues = matches!(word.as_deref(), Some("else" | "as"));
+                let is = |keyword: &str| word.is_some_and(|w| w == keyword);
+                let continues = is("else") || is("as");
                 if follows_block && !continues {
                     frame.end_run(0);
                 }
-                match word.as_deref() {
+                if is("else") {
                     // `else if` chains: left-deep, each `if` starts afresh.
-                    Some("else") => {
-                        frame.depth = 0;
-                        frame.base = 0;
-                        frame.chain += 1;
-                        frame.operand = false;
-                    }
-                    Some("as") => frame.binary(),
-                    Some(word) if OPENING_KEYWORDS.contains(&word) => frame.opens(),
-                    _ => frame.operand = true,
+                    frame.depth = 0;
+                    frame.base = 0;
+                    frame.chain += 1;
+                    frame.operand = false;
+                } else if is("as") {
+                    frame.binary();
+                } else if word.is_some_and(|w| OPENING_KEYWORDS.iter().any(|k| w == k)) {
+                    frame.opens();
+                } else {
+                    frame.operand = true;
                 }
             }
         }
@@ -182,23 +191,21 @@ pub fn nesting_estimate(tokens: &TokenStream) -> Nesting {
     nesting
 }
 
-/// Punctuation written together (`!!x`, `&&&x`, `?;`) split into Rust's
-/// operators, longest first.
-fn split_operators(mut joined: &str) -> Vec<&str> {
+/// Calls `each` with the operators of punctuation written together
+/// (`!!x`, `&&&x`, `?;`), split as Rust splits them, longest first.
+fn for_each_operator(mut joined: &str, mut each: impl FnMut(&str)) {
     const LONGEST_FIRST: &[&str] = &[
         "<<=", ">>=", "...", "..=", "::", "->", "=>", "==", "!=", "<=", ">=", "&&", "||", "+=",
         "-=", "*=", "/=", "%=", "^=", "&=", "|=", "<<", ">>", "..",
     ];
-    let mut pieces = Vec::new();
     while let Some(first) = joined.chars().next() {
         let length = LONGEST_FIRST
             .iter()
             .find(|op| joined.starts_with(*op))
             .map_or(first.len_utf8(), |op| op.len());
-        pieces.push(&joined[..length]);
+        each(&joined[..length]);
         joined = &joined[length..];
     }
-    pieces
 }
 
 /// The tokens of one delimited group being scanned.
