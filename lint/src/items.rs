@@ -822,9 +822,9 @@ pub fn ranges_to_blank(text: &str, split: &Items, needed: &[bool]) -> Option<Vec
     let mut blank = Vec::new();
     fn walk(items: &[Item], kept: &[Range<usize>], blank: &mut Vec<Range<usize>>) {
         for item in items {
-            let holds_kept = kept
-                .iter()
-                .any(|k| item.range.start <= k.start && k.end <= item.range.end);
+            // `kept` is sorted and its ranges do not overlap.
+            let first = kept.partition_point(|k| k.start < item.range.start);
+            let holds_kept = kept.get(first).is_some_and(|k| k.end <= item.range.end);
             if !holds_kept {
                 blank.push(item.range.clone());
             } else if item.kind == Kind::InlineMod {
@@ -980,6 +980,34 @@ mod tests {
         // Everything needed: nothing to blank.
         let all = vec![true; items.leaves().len()];
         assert_eq!(ranges_to_blank(text, &items, &all), None);
+    }
+
+    #[test]
+    fn a_type_is_kept_by_its_name_fields_and_variants_not_by_its_attributes_or_field_types() {
+        let text = concat!(
+            "#[repr(C)]\n#[derive(Debug)]\nstruct Raw { x: u8 }\n",
+            "#[repr(C)]\nstruct ByField { ticks: u8 }\n",
+            "enum State { Open, Closed(u8) }\n",
+            "#[derive(Debug)]\nstruct Named(u8);\n",
+            "impl core::fmt::Debug for Other { fn fmt(&self) {} }\n",
+            "fn tick(r: &mut Raw2) { let n: u8 = r.ticks; if s == Closed(n) { sleep(n) } }\n",
+        );
+        let items = split(text).unwrap();
+        let needed: Vec<bool> = items
+            .leaves()
+            .iter()
+            .map(|i| text[i.range.clone()].contains("sleep"))
+            .collect();
+        let blanked = blank(text, &ranges_to_blank(text, &items, &needed).unwrap());
+        assert!(
+            !blanked.contains("Raw {"),
+            "a field's type is no name of it"
+        );
+        assert!(blanked.contains("struct ByField"), "a field is");
+        assert!(blanked.contains("enum State"), "a variant is");
+        assert!(!blanked.contains("Named"));
+        assert!(!blanked.contains("Other"), "a derive names nothing");
+        assert!(syn::parse_file(&blanked).is_ok());
     }
 
     #[test]
