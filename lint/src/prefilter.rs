@@ -22,6 +22,8 @@
 //! file's items (see [`crate::items`]); [`Prefilter::matches`] searches a
 //! text once for both questions.
 
+use std::ops::Range;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind};
@@ -101,8 +103,26 @@ const ANY_CASE: Check = Check {
 #[derive(Debug, Clone)]
 enum Resolved {
     Always,
-    /// Any of these automaton patterns, or any of these regexes.
-    AnyOf(Vec<usize>, Vec<usize>),
+    /// Any of these automaton patterns (also as a bit mask over pattern
+    /// ids, for deciding item after item), or any of these regexes.
+    AnyOf {
+        ids: Vec<usize>,
+        mask: Vec<u64>,
+        regexes: Vec<usize>,
+    },
+}
+
+/// A set of pattern ids, one bit each.
+fn bits(ids: impl IntoIterator<Item = usize>, patterns: usize) -> Vec<u64> {
+    let mut out = vec![0u64; patterns.div_ceil(64)];
+    for id in ids {
+        out[id / 64] |= 1 << (id % 64);
+    }
+    out
+}
+
+fn intersects(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).any(|(a, b)| a & b != 0)
 }
 
 #[derive(Debug)]
@@ -121,6 +141,11 @@ pub struct Prefilter {
     /// Every rule has a group only words can meet: a text without a match
     /// meets no rule (most of a file's items).
     words_needed: bool,
+    /// When every rule has a group only regexes can meet: texts (exact
+    /// case) one of which each of those regexes' matches contains, and
+    /// `quorum_gated_delete`. A text holding none of them meets no rule and
+    /// is not searched at all (the facts pass: most files hold no `Drop`).
+    gate: Option<Vec<String>>,
 }
 
 /// Where a [`Prefilter`]'s patterns matched in one text (see
@@ -200,12 +225,22 @@ impl Prefilter {
                 groups.push(if always {
                     Resolved::Always
                 } else {
-                    Resolved::AnyOf(ids, regex_ids)
+                    Resolved::AnyOf {
+                        ids,
+                        mask: Vec::new(),
+                        regexes: regex_ids,
+                    }
                 });
             }
             resolved_rules.push(groups);
         }
+        let gate = gate_texts(all_needs);
         let quorum = id_of("quorum_gated_delete".to_string(), EXACT_TEXT);
+        for group in resolved_rules.iter_mut().flatten() {
+            if let Resolved::AnyOf { ids, mask, .. } = group {
+                *mask = bits(ids.iter().copied(), patterns.len());
+            }
+        }
         // A DFA: every file is searched (overlapping, case-insensitive), and
         // with a few hundred patterns the default (a contiguous NFA) made the
         // search the largest single cost of a run (13% of `-j1`, perf); the
@@ -224,10 +259,11 @@ impl Prefilter {
             words_needed: resolved_rules.iter().all(|groups| {
                 groups
                     .iter()
-                    .any(|g| matches!(g, Resolved::AnyOf(_, regexes) if regexes.is_empty()))
+                    .any(|g| matches!(g, Resolved::AnyOf { regexes, .. } if regexes.is_empty()))
             }),
             rules: resolved_rules,
             quorum,
+            gate,
         }
     }
 
@@ -243,6 +279,11 @@ impl Prefilter {
     pub fn matches(&self, text: &str) -> Matches {
         let mut found = Vec::new();
         let mut quorum = false;
+        if let Some(gate) = &self.gate {
+            if !gate.iter().any(|t| text.contains(t.as_str())) {
+                return Matches { found, quorum };
+            }
+        }
         self.each_match(text, |id, start| {
             quorum |= id == self.quorum;
             found.push((id, start));
@@ -261,11 +302,8 @@ impl Prefilter {
         if matches.found.is_empty() && self.words_needed {
             return RuleSet::default();
         }
-        let mut seen = vec![false; self.checks.len()];
-        for &(id, _) in &matches.found {
-            seen[id] = true;
-        }
-        self.decide(&seen, text)
+        let seen = bits(matches.found.iter().map(|&(id, _)| id), self.checks.len());
+        self.decide(&seen, |r| self.regexes[r].is_match(text))
     }
 
     /// Every rule.
@@ -281,11 +319,7 @@ impl Prefilter {
     /// whose needs the range's text meets. `None` when `text` mentions
     /// `quorum_gated_delete` (then every rule reads every function, see
     /// [`Prefilter::rules_for`]).
-    pub fn rules_per_range(
-        &self,
-        text: &str,
-        ranges: &[std::ops::Range<usize>],
-    ) -> Option<Vec<RuleSet>> {
+    pub fn rules_per_range(&self, text: &str, ranges: &[Range<usize>]) -> Option<Vec<RuleSet>> {
         self.rules_per_range_of(&self.matches(text), text, ranges)
     }
 
@@ -294,7 +328,7 @@ impl Prefilter {
         &self,
         matches: &Matches,
         text: &str,
-        ranges: &[std::ops::Range<usize>],
+        ranges: &[Range<usize>],
     ) -> Option<Vec<RuleSet>> {
         if matches.quorum {
             return None;
@@ -306,7 +340,14 @@ impl Prefilter {
                 found[i].push(id);
             }
         }
-        let mut seen = vec![false; self.checks.len()];
+        // Each regex searched at most once over the whole text, when some
+        // range first asks; a range meets it when a match overlaps it. That
+        // is never less than a search of the range's own text: a match there
+        // starts inside the range, where the whole text's search either
+        // finds one too or is inside a match that overlaps the range (items
+        // start after a `}`, `;` or `{`, so `^` and `\b` hold the same).
+        let mut hits: Vec<Option<Vec<Range<usize>>>> = vec![None; self.regexes.len()];
+        let mut seen = vec![0u64; self.checks.len().div_ceil(64)];
         Some(
             ranges
                 .iter()
@@ -315,14 +356,17 @@ impl Prefilter {
                     if ids.is_empty() && self.words_needed {
                         return RuleSet::default();
                     }
+                    seen.iter_mut().for_each(|w| *w = 0);
                     for &id in ids {
-                        seen[id] = true;
+                        seen[id / 64] |= 1 << (id % 64);
                     }
-                    let set = self.decide(&seen, &text[range.clone()]);
-                    for &id in ids {
-                        seen[id] = false;
-                    }
-                    set
+                    self.decide(&seen, |r| {
+                        let hits = hits[r].get_or_insert_with(|| {
+                            self.regexes[r].find_iter(text).map(|m| m.range()).collect()
+                        });
+                        let i = hits.partition_point(|m| m.end <= range.start);
+                        hits.get(i).is_some_and(|m| m.start < range.end)
+                    })
                 })
                 .collect(),
         )
@@ -343,23 +387,23 @@ impl Prefilter {
         }
     }
 
-    /// The rules whose groups the `seen` patterns (and regexes on `text`) meet.
-    fn decide(&self, seen: &[bool], text: &str) -> RuleSet {
+    /// The rules whose groups the `seen` patterns (a bit set) and the
+    /// regexes `regex_met` accepts meet.
+    fn decide(&self, seen: &[u64], mut regex_met: impl FnMut(usize) -> bool) -> RuleSet {
         let mut set = 0u64;
         for (index, groups) in self.rules.iter().enumerate() {
             // Automaton words first; regexes only if everything else holds.
             let words_met = groups.iter().all(|group| match group {
                 Resolved::Always => true,
-                Resolved::AnyOf(ids, regexes) => {
-                    !regexes.is_empty() || ids.iter().any(|&id| seen[id])
+                Resolved::AnyOf { mask, regexes, .. } => {
+                    !regexes.is_empty() || intersects(mask, seen)
                 }
             });
             let met = words_met
                 && groups.iter().all(|group| match group {
                     Resolved::Always => true,
-                    Resolved::AnyOf(ids, regexes) => {
-                        ids.iter().any(|&id| seen[id])
-                            || regexes.iter().any(|&r| self.regexes[r].is_match(text))
+                    Resolved::AnyOf { mask, regexes, .. } => {
+                        intersects(mask, seen) || regexes.iter().any(|&r| regex_met(r))
                     }
                 });
             if met {
@@ -368,6 +412,31 @@ impl Prefilter {
         }
         RuleSet(set)
     }
+}
+
+/// The texts of [`Prefilter::gate`]: for each rule, the literals of the
+/// regexes of a group that has only regexes (a group with no trigger at
+/// all is never met: it adds none); `None` when some rule has no such group
+/// or one of its regexes implies no literal.
+fn gate_texts(all_needs: &[Needs]) -> Option<Vec<String>> {
+    let mut texts = vec!["quorum_gated_delete".to_string()];
+    for needs in all_needs {
+        let group = needs
+            .0
+            .iter()
+            .find(|group| group.iter().all(|t| matches!(t, Trigger::Regex(_))))?;
+        for trigger in *group {
+            let Trigger::Regex(pattern) = trigger else {
+                unreachable!("a group of regexes")
+            };
+            let hir = regex_syntax::ParserBuilder::new()
+                .build()
+                .parse(pattern)
+                .ok()?;
+            texts.extend(necessary_literals(&hir)?);
+        }
+    }
+    Some(texts)
 }
 
 /// Texts of which every identifier matching `pattern` (a vocabulary regex,
@@ -387,12 +456,12 @@ fn vocabulary_words(pattern: &str) -> Option<Vec<String>> {
     Some(
         literals
             .iter()
-            .flat_map(|l| underscore_variants(l))
+            .flat_map(|l| underscore_variants(&l.to_ascii_lowercase()))
             .collect(),
     )
 }
 
-/// Literals one of which every match of `hir` contains.
+/// Literals (exact case) one of which every match of `hir` contains.
 fn necessary_literals(hir: &Hir) -> Option<Vec<String>> {
     if let Some(literals) = affix_literals(hir) {
         return Some(literals);
@@ -432,11 +501,7 @@ fn affix_literals(hir: &Hir) -> Option<Vec<String>> {
         };
         let texts: Option<Vec<String>> = literals
             .iter()
-            .map(|l| {
-                std::str::from_utf8(l.as_bytes())
-                    .ok()
-                    .map(str::to_ascii_lowercase)
-            })
+            .map(|l| std::str::from_utf8(l.as_bytes()).ok().map(str::to_string))
             .collect();
         // An empty literal (or one of only `_`s) would match everywhere.
         if let Some(texts) =
@@ -519,6 +584,29 @@ mod tests {
         assert!(!prefilter
             .rules_for("fn f(&self) { if x { return; } self.map.get(k) }")
             .contains(0));
+    }
+
+    #[test]
+    fn a_text_without_the_literals_of_a_regex_only_group_is_not_searched() {
+        let facts = Prefilter::for_needs(
+            &[CrateFacts::NEEDS],
+            &Vocabulary::default(),
+            &CrateFacts::default(),
+        );
+        let gate = facts.gate.as_ref().expect("the facts need `Drop for`");
+        assert!(gate.iter().any(|t| t.starts_with("Drop")), "{gate:?}");
+        let deleting_drop = "impl Drop for C { fn drop(&mut self) { delete_consumer(self) } }";
+        assert!(!facts.rules_for(deleting_drop).is_empty());
+        let no_drop = "fn f(c: C) { delete_consumer(c) }";
+        assert!(facts.matches(no_drop).found.is_empty());
+        assert!(facts.rules_for(no_drop).is_empty());
+        // The lint rules have no such group: no gate.
+        let rules = Prefilter::new(
+            crate::rules::RULES,
+            &Vocabulary::default(),
+            &CrateFacts::default(),
+        );
+        assert!(rules.gate.is_none());
     }
 
     #[test]
