@@ -220,8 +220,12 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
             &settings.vocabulary,
             &CrateFacts::default(),
         );
+        // One job per file (`with_max_len(1)`): rayon's default leaves are
+        // runs of hundreds of files, and a run of heavy ones (a bindings
+        // crate) left one core working alone for the last seconds.
         let scans: Vec<Scan> = files
             .par_iter()
+            .with_max_len(1)
             .map(|path| {
                 let scan = scan(path, &old, &settings.vocabulary, &facts_filter);
                 progress.tick();
@@ -265,6 +269,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
             .par_iter()
             .zip(&scans)
             .zip(&packages)
+            .with_max_len(1)
             .map(|((path, scan), package)| {
                 // A named file is always parsed; its cached result may come
                 // from a run where the pre-filter skipped it.
