@@ -770,30 +770,25 @@ pub fn ranges_to_blank(text: &str, split: &Items, needed: &[bool]) -> Option<Vec
         .iter()
         .map(|item| tokens_in(tokens, &item.range))
         .collect();
-    // A type's attributes name nothing a rule looks up (`repr(C)`,
-    // `derive(Debug)`): they are neither its names nor its mentions, or one
-    // kept `#[repr(C)]` struct would keep every other one, and every
-    // `impl Debug`.
-    let words: Vec<Vec<&str>> = leaves
+    // What each leaf mentions and defines. A type's attributes name nothing
+    // a rule looks up (`repr(C)`, `derive(Debug)`): they are neither its
+    // names nor its mentions, or one kept `#[repr(C)]` struct would keep
+    // every other one, and every `impl Debug`.
+    let (words, defines): (Vec<Vec<&str>>, Vec<Vec<&str>>) = leaves
         .iter()
         .zip(&spans)
         .map(|(item, t)| match item.kind {
-            Kind::Type => idents(text, &without_attributes(t)),
-            _ => idents(text, t),
+            Kind::Type => {
+                let t = without_attributes(t);
+                (idents(text, &t), type_defines(text, &t))
+            }
+            _ => (idents(text, t), defined(text, t)),
         })
-        .collect();
+        .unzip();
     let mut kept: Vec<bool> = leaves
         .iter()
         .zip(needed)
         .map(|(item, needed)| item.kind == Kind::Declaration || *needed)
-        .collect();
-    let defines: Vec<Vec<&str>> = leaves
-        .iter()
-        .zip(&spans)
-        .map(|(item, t)| match item.kind {
-            Kind::Type => type_defines(text, &without_attributes(t)),
-            _ => defined(text, t),
-        })
         .collect();
     let mut mentioned: HashSet<&str> = HashSet::new();
     let mut added: Vec<usize> = (0..leaves.len())

@@ -103,10 +103,9 @@ const ANY_CASE: Check = Check {
 #[derive(Debug, Clone)]
 enum Resolved {
     Always,
-    /// Any of these automaton patterns (also as a bit mask over pattern
-    /// ids, for deciding item after item), or any of these regexes.
+    /// Any automaton pattern of this bit mask over pattern ids, or any of
+    /// these regexes.
     AnyOf {
-        ids: Vec<usize>,
         mask: Vec<u64>,
         regexes: Vec<usize>,
     },
@@ -191,7 +190,7 @@ impl Prefilter {
                 }
             }
         };
-        let mut resolved_rules = Vec::with_capacity(all_needs.len());
+        let mut grouped_ids = Vec::with_capacity(all_needs.len());
         for needs in all_needs {
             let mut groups = Vec::new();
             for group in needs.0 {
@@ -222,25 +221,28 @@ impl Prefilter {
                         ),
                     }
                 }
-                groups.push(if always {
-                    Resolved::Always
-                } else {
-                    Resolved::AnyOf {
-                        ids,
-                        mask: Vec::new(),
-                        regexes: regex_ids,
-                    }
-                });
+                // The pattern ids; a mask once the number of patterns is known.
+                groups.push((!always).then_some((ids, regex_ids)));
             }
-            resolved_rules.push(groups);
+            grouped_ids.push(groups);
         }
         let gate = gate_texts(all_needs);
         let quorum = id_of("quorum_gated_delete".to_string(), EXACT_TEXT);
-        for group in resolved_rules.iter_mut().flatten() {
-            if let Resolved::AnyOf { ids, mask, .. } = group {
-                *mask = bits(ids.iter().copied(), patterns.len());
-            }
-        }
+        let resolved_rules: Vec<Vec<Resolved>> = grouped_ids
+            .into_iter()
+            .map(|groups| {
+                groups
+                    .into_iter()
+                    .map(|group| match group {
+                        None => Resolved::Always,
+                        Some((ids, regexes)) => Resolved::AnyOf {
+                            mask: bits(ids, patterns.len()),
+                            regexes,
+                        },
+                    })
+                    .collect()
+            })
+            .collect();
         // A DFA: every file is searched (overlapping, case-insensitive), and
         // with a few hundred patterns the default (a contiguous NFA) made the
         // search the largest single cost of a run (13% of `-j1`, perf); the
