@@ -22,6 +22,7 @@
 //! file's items (see [`crate::items`]); [`Prefilter::matches`] searches a
 //! text once for both questions.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -80,7 +81,7 @@ impl RuleSet {
 }
 
 /// What a pattern's match must also satisfy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Check {
     exact_case: bool,
     word_start: bool,
@@ -174,21 +175,20 @@ impl Prefilter {
     ) -> Prefilter {
         assert!(all_needs.len() <= 64, "a RuleSet holds 64 entries");
         let mut regexes: Vec<regex::Regex> = Vec::new();
+        // Over a thousand patterns (a vocabulary's words with and without
+        // their underscores): found by hash, not by a scan of those so far.
         let mut patterns: Vec<(String, Check)> = Vec::new();
+        let mut ids: HashMap<(String, Check), usize> = HashMap::new();
         let mut id_of = |text: String, check: Check| -> usize {
             let text = if check.exact_case {
                 text
             } else {
                 text.to_ascii_lowercase()
             };
-            let pattern = (text, check);
-            match patterns.iter().position(|p| *p == pattern) {
-                Some(id) => id,
-                None => {
-                    patterns.push(pattern);
-                    patterns.len() - 1
-                }
-            }
+            *ids.entry((text, check)).or_insert_with_key(|pattern| {
+                patterns.push(pattern.clone());
+                patterns.len() - 1
+            })
         };
         let mut grouped_ids = Vec::with_capacity(all_needs.len());
         for needs in all_needs {

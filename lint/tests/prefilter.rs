@@ -83,6 +83,8 @@ fn the_prefilter_never_changes_findings() {
         }
     }
     let prefilter = Prefilter::new(RULES, &vocabulary, &facts);
+    let facts_filter =
+        Prefilter::for_needs(&[CrateFacts::NEEDS], &vocabulary, &CrateFacts::default());
     let (mut compared, mut skipped, mut with_findings, mut narrowed) = (0, 0, 0, 0);
     let (mut bytes_parsed, mut bytes_kept) = (0usize, 0usize);
     // Bytes of the items that hold a trigger themselves, and of declarations.
@@ -103,8 +105,6 @@ fn the_prefilter_never_changes_findings() {
         with_findings += usize::from(!all.is_empty());
         let all_facts_ok = {
             // The facts the file gives from its `Drop` items alone are its facts.
-            let facts_filter =
-                Prefilter::for_needs(&[CrateFacts::NEEDS], &vocabulary, &CrateFacts::default());
             let of_whole = CrateFacts::of_file(&file, &vocabulary);
             let facts_matches = facts_filter.matches(text);
             let wanted = facts_filter.rules_of(&facts_matches, text);

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -847,6 +847,31 @@ pub fn analyze_source(path: &str, bytes: &[u8], settings: &Settings) -> Analysis
     })
 }
 
+/// The pre-filter for one text, built again only when what it is built
+/// from changed: callers of [`analyze_source`] (the fuzzers, the property
+/// tests) lint thousands of small texts with the same settings, and building
+/// the automaton (a DFA over more than a thousand patterns) took longer than
+/// linting one of them.
+fn prefilter_for_one_text(
+    rules: &[Rule],
+    settings: &Settings,
+    facts: &CrateFacts,
+) -> Arc<Prefilter> {
+    static LAST: Mutex<Option<(String, Arc<Prefilter>)>> = Mutex::new(None);
+    let mut deleting_drop_types: Vec<&str> = facts.deleting_drop_types().collect();
+    deleting_drop_types.sort_unstable();
+    let key = format!("{}|{deleting_drop_types:?}", settings.digest(rules));
+    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+    match &*last {
+        Some((built_for, prefilter)) if *built_for == key => Arc::clone(prefilter),
+        _ => {
+            let prefilter = Arc::new(Prefilter::new(rules, &settings.vocabulary, facts));
+            *last = Some((key, Arc::clone(&prefilter)));
+            prefilter
+        }
+    }
+}
+
 fn analyze_source_here(path: &str, bytes: &[u8], settings: &Settings) -> Analysis {
     let rules: Vec<Rule> = RULES
         .iter()
@@ -863,12 +888,12 @@ fn analyze_source_here(path: &str, bytes: &[u8], settings: &Settings) -> Analysi
             forget_spans();
             let prefilter = settings
                 .prefilter
-                .then(|| Prefilter::new(&rules, &settings.vocabulary, &facts));
+                .then(|| prefilter_for_one_text(&rules, settings, &facts));
             let options = Options {
                 rules: &rules,
                 ..Options::new(&settings.vocabulary, &facts)
             };
-            lint_text(text, &options, prefilter.as_ref())
+            lint_text(text, &options, prefilter.as_deref())
         }
     };
     let mut analysis = Analysis::default();
@@ -898,6 +923,32 @@ mod tests {
             cache_dir: None,
             progress: false,
         }
+    }
+
+    /// The pre-filter kept from the last call is not used for a text whose
+    /// facts differ: here the only word that keeps `run` is the name of the
+    /// file's own deleting `Drop` type.
+    #[test]
+    fn the_kept_prefilter_follows_each_texts_facts() {
+        let settings = Settings {
+            prefilter: true,
+            ..settings()
+        };
+        let deferred_deletes = |text: &str| {
+            analyze_source("a.rs", text.as_bytes(), &settings)
+                .findings
+                .iter()
+                .filter(|r| r.rule.id == "deferred_delete")
+                .count()
+        };
+        assert_eq!(deferred_deletes("fn f() { let g = guard(); }"), 0);
+        let token = "pub struct Token { id: u64 }
+            impl Drop for Token { fn drop(&mut self) { unregister_session(self.id); } }
+            pub async fn run(node: Node, id: u64) {
+                let _token = Token { id };
+                node.client_write(id).await;
+            }";
+        assert_eq!(deferred_deletes(token), 1);
     }
 
     /// Each construct that makes syn, the rules or the destructor recurse,
