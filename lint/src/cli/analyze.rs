@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::{self, Cache, CachedFinding, CachedResult, Entry};
 use super::config::Levels;
+use super::discover;
 use super::limits;
 use super::location::{LineIndex, Position, Region};
 use super::progress::Progress;
@@ -375,42 +376,30 @@ fn add_workspace_facts<'p>(
     packages: &'p [PathBuf],
     facts_by_package: &mut HashMap<&'p Path, CrateFacts>,
 ) {
-    let mut manifests: HashMap<PathBuf, Option<toml::Table>> = HashMap::new();
-    let mut manifest = |dir: &Path| -> Option<toml::Table> {
-        manifests
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| {
-                let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
-                text.parse::<toml::Table>().ok()
-            })
-            .clone()
-    };
+    let distinct: HashSet<&Path> = packages.iter().map(PathBuf::as_path).collect();
     let mut infos: BTreeMap<&Path, PackageInfo> = BTreeMap::new();
-    for package in packages {
-        if infos.contains_key(package.as_path()) {
-            continue;
-        }
-        let Some(own) = manifest(package) else {
+    for package in distinct {
+        let Some(own) = discover::manifest(package) else {
             continue;
         };
-        let name_in = |key: &str| {
-            own.get(key)?
-                .get("name")?
-                .as_str()
-                .map(|n| n.replace('-', "_"))
-        };
-        let krate = name_in("lib").or_else(|| name_in("package"));
+        let krate = own
+            .lib_name
+            .as_ref()
+            .or(own.package_name.as_ref())
+            .map(|n| n.replace('-', "_"));
         // Cargo's rule: the nearest manifest above with `[workspace]` is the
         // workspace, and it must list the package.
         let workspace = package
             .ancestors()
             .find_map(|dir| {
-                let table = manifest(dir)?;
-                let workspace = table.get("workspace")?.as_table()?.clone();
-                Some((dir.to_path_buf(), workspace))
+                let manifest = discover::manifest(dir)?;
+                manifest.workspace.is_some().then(|| (dir, manifest))
             })
-            .filter(|(root, workspace)| super::discover::is_member(root, workspace, package))
-            .map(|(root, _)| root);
+            .filter(|(root, manifest)| {
+                let workspace = manifest.workspace.as_ref().expect("found by its workspace");
+                discover::is_member(root, workspace, package)
+            })
+            .map(|(root, _)| root.to_path_buf());
         infos.insert(package, PackageInfo { krate, workspace });
     }
     let mut foreign: Vec<(&Path, String, String, DeletingDrop)> = Vec::new();

@@ -1,6 +1,8 @@
 //! Which files to lint: the workspace root, directory walks, excludes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -32,14 +34,67 @@ pub fn workspace_root(start: &Path) -> Option<PathBuf> {
     Some(package.to_path_buf())
 }
 
+/// What the tool reads from a `Cargo.toml`.
+#[derive(Debug)]
+pub struct Manifest {
+    /// It has a `[package]` table.
+    pub is_package: bool,
+    /// `[package] name`.
+    pub package_name: Option<String>,
+    /// `[lib] name`.
+    pub lib_name: Option<String>,
+    /// Its `[workspace]` table.
+    pub workspace: Option<toml::Table>,
+}
+
+impl Manifest {
+    fn parse(text: &str) -> Option<Manifest> {
+        let mut table: toml::Table = text.parse().ok()?;
+        let name_in = |table: &toml::Table, key: &str| {
+            Some(table.get(key)?.get("name")?.as_str()?.to_string())
+        };
+        Some(Manifest {
+            is_package: table.contains_key("package"),
+            package_name: name_in(&table, "package"),
+            lib_name: name_in(&table, "lib"),
+            workspace: match table.remove("workspace") {
+                Some(toml::Value::Table(workspace)) => Some(workspace),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// `dir/Cargo.toml`, or `None` when it is missing, unreadable or not TOML.
+/// Parsed once per content: one run asks about each manifest from the walk,
+/// the configuration, the workspace root and the crate facts, and parsing
+/// every manifest three times was a tenth of a run from a warm cache (perf).
+/// The file is read each time, so an edited manifest is never answered from
+/// its old content.
+pub fn manifest(dir: &Path) -> Option<Arc<Manifest>> {
+    type Parsed = HashMap<PathBuf, (u64, Option<Arc<Manifest>>)>;
+    static PARSED: OnceLock<Mutex<Parsed>> = OnceLock::new();
+    let path = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).ok()?;
+    let hash = super::cache::content_hash(text.as_bytes());
+    let parsed = PARSED.get_or_init(Default::default);
+    let known = parsed.lock().unwrap_or_else(PoisonError::into_inner).get(&path).cloned();
+    match known {
+        Some((seen, manifest)) if seen == hash => manifest,
+        _ => {
+            let manifest = Manifest::parse(&text).map(Arc::new);
+            parsed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(path, (hash, manifest.clone()));
+            manifest
+        }
+    }
+}
+
 /// The `[workspace]` table of `dir/Cargo.toml`, if it has one.
 fn workspace_table(dir: &Path) -> Option<toml::Table> {
-    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
-    let manifest: toml::Table = text.parse().ok()?;
-    match manifest.get("workspace")? {
-        toml::Value::Table(table) => Some(table.clone()),
-        _ => None,
-    }
+    manifest(dir)?.workspace.clone()
 }
 
 /// Whether `package` is a member of the workspace rooted at `root`, by
@@ -134,9 +189,7 @@ pub fn workspace_members(root: &Path) -> Vec<(String, PathBuf)> {
 
 /// `[package] name` of `dir/Cargo.toml`.
 fn package_name(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
-    let manifest: toml::Table = text.parse().ok()?;
-    Some(manifest.get("package")?.get("name")?.as_str()?.to_string())
+    manifest(dir)?.package_name.clone()
 }
 
 pub fn exclude_set(globs: &[String]) -> Result<GlobSet, String> {
@@ -158,6 +211,7 @@ pub fn exclude_set(globs: &[String]) -> Result<GlobSet, String> {
 pub fn rust_files(
     roots: &[PathBuf],
     exclude: &GlobSet,
+    threads: usize,
     errors: &mut Vec<WalkError>,
 ) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -182,7 +236,7 @@ pub fn rust_files(
                     files.push(root.clone());
                 }
             }
-            Ok(_) => walk(root, exclude, &mut files, errors),
+            Ok(_) => walk(root, exclude, threads, &mut files, errors),
         }
     }
     files.sort();
@@ -209,7 +263,17 @@ fn symlink_component(path: &Path) -> Option<PathBuf> {
     None
 }
 
-fn walk(root: &Path, exclude: &GlobSet, files: &mut Vec<PathBuf>, errors: &mut Vec<WalkError>) {
+/// Walks `root` on `threads` threads (ignore's parallel walker): from a
+/// warm cache the walk was the largest part of a run, all of it on one core.
+/// The order the threads find entries in does not matter: the files are
+/// sorted afterwards, and so are the errors here.
+fn walk(
+    root: &Path,
+    exclude: &GlobSet,
+    threads: usize,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<WalkError>,
+) {
     let filter_root = root.to_path_buf();
     let filter_exclude = exclude.clone();
     let walker = ignore::WalkBuilder::new(root)
@@ -219,7 +283,7 @@ fn walk(root: &Path, exclude: &GlobSet, files: &mut Vec<PathBuf>, errors: &mut V
         .git_global(false)
         .require_git(false)
         .follow_links(false)
-        .sort_by_file_name(|a, b| a.cmp(b))
+        .threads(threads)
         .filter_entry(move |entry| {
             let path = entry.path();
             if entry.depth() > 0 && is_excluded(path, &filter_root, &filter_exclude) {
@@ -229,22 +293,31 @@ fn walk(root: &Path, exclude: &GlobSet, files: &mut Vec<PathBuf>, errors: &mut V
             let named = entry.depth() == 0;
             !(is_dir && (is_cargo_target_dir(path) || !named && is_integration_test_dir(path)))
         })
-        .build();
-    for entry in walker {
-        match entry {
-            Ok(entry) => {
-                if entry.file_type().is_some_and(|t| t.is_file())
-                    && entry.path().extension().is_some_and(|e| e == "rs")
-                {
-                    files.push(entry.into_path());
+        .build_parallel();
+    let found: Mutex<(Vec<PathBuf>, Vec<WalkError>)> = Mutex::default();
+    walker.run(|| {
+        Box::new(|entry| {
+            let mut found = found.lock().unwrap_or_else(PoisonError::into_inner);
+            match entry {
+                Ok(entry) => {
+                    if entry.file_type().is_some_and(|t| t.is_file())
+                        && entry.path().extension().is_some_and(|e| e == "rs")
+                    {
+                        found.0.push(entry.into_path());
+                    }
                 }
+                Err(e) => found.1.push(WalkError {
+                    path: error_path(&e).unwrap_or_else(|| root.to_path_buf()),
+                    message: e.to_string(),
+                }),
             }
-            Err(e) => errors.push(WalkError {
-                path: error_path(&e).unwrap_or_else(|| root.to_path_buf()),
-                message: e.to_string(),
-            }),
-        }
-    }
+            ignore::WalkState::Continue
+        })
+    });
+    let (found_files, mut found_errors) = found.into_inner().unwrap_or_else(PoisonError::into_inner);
+    found_errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    files.extend(found_files);
+    errors.extend(found_errors);
 }
 
 fn error_path(error: &ignore::Error) -> Option<PathBuf> {
@@ -278,9 +351,8 @@ fn is_integration_test_dir(dir: &Path) -> bool {
         && !dir.join("Cargo.toml").exists()
         && dir
             .parent()
-            .and_then(|p| std::fs::read_to_string(p.join("Cargo.toml")).ok())
-            .and_then(|manifest| manifest.parse::<toml::Table>().ok())
-            .is_some_and(|manifest| manifest.contains_key("package"))
+            .and_then(manifest)
+            .is_some_and(|manifest| manifest.is_package)
 }
 
 fn is_excluded(path: &Path, root: &Path, exclude: &GlobSet) -> bool {

@@ -485,9 +485,14 @@ fn lint(args: &Args) -> Result<Option<Linted>, Failure> {
             package_dirs(&root, &args.packages)?
         }
     };
+    let jobs = match args.jobs {
+        Some(0) => return Err(Failure::Message("--jobs must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let exclude = discover::exclude_set(&args.exclude)?;
     let mut walk_errors = Vec::new();
-    let files = discover::rust_files(&roots, &exclude, &mut walk_errors);
+    let files = discover::rust_files(&roots, &exclude, jobs, &mut walk_errors);
     let named_files: std::collections::HashSet<PathBuf> =
         roots.iter().filter(|r| r.is_file()).cloned().collect();
     let groups = config::plan(&roots, files, &mut resolver, &cwd)?;
@@ -498,11 +503,6 @@ fn lint(args: &Args) -> Result<Option<Linted>, Failure> {
         );
         return Ok(None);
     }
-    let jobs = match args.jobs {
-        Some(0) => return Err(Failure::Message("--jobs must be at least 1".into())),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
     // Groups whose configurations lint alike share one run (and its crate facts).
     let mut runs: Vec<(&config::Config, Vec<PathBuf>)> = Vec::new();
     for group in &groups {
@@ -745,7 +745,7 @@ fn rule_ids() -> String {
 pub fn rust_files_under(dir: &Path) -> Vec<PathBuf> {
     let mut errors = Vec::new();
     let none = discover::exclude_set(&[]).expect("the empty glob set builds");
-    discover::rust_files(&[dir.to_path_buf()], &none, &mut errors)
+    discover::rust_files(&[dir.to_path_buf()], &none, 1, &mut errors)
 }
 
 static DISPLAY_BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
