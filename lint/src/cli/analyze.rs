@@ -15,11 +15,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::cache::{self, Cache, CachedFinding, CachedResult, Entry};
+use super::cache::{self, Cache, CachedFinding, CachedResult, Entry, FileStamp};
 use super::config::Levels;
 use super::discover;
 use super::limits;
@@ -167,6 +168,8 @@ struct Scan {
     shown: String,
     /// `None` when the file could not be read (the second pass reports it).
     hash: Option<u64>,
+    /// Its stamp, to record when it had settled (see `cache`).
+    stamp: Option<FileStamp>,
     facts: Vec<(String, String)>,
     /// It holds a suppression comment: keep its text for the suppression step.
     has_marker: bool,
@@ -209,6 +212,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
         .filter(|r| settings.levels.of(r.info) != Level::Allow)
         .collect();
     let key = cache::key(&settings.digest(&rules));
+    let started = SystemTime::now();
     let old = match &settings.cache_dir {
         Some(dir) => cache::load(dir, &key),
         None => Cache::default(),
@@ -228,7 +232,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
             .par_iter()
             .with_max_len(1)
             .map(|path| {
-                let scan = scan(path, &old, &settings.vocabulary, &facts_filter);
+                let scan = scan(path, &old, started, &settings.vocabulary, &facts_filter);
                 progress.tick();
                 scan
             })
@@ -325,6 +329,8 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                     scan.shown,
                     Entry {
                         hash,
+                        stamp: scan.stamp,
+                        has_marker: scan.has_marker,
                         facts: scan.facts,
                         result,
                     },
@@ -393,7 +399,7 @@ fn add_workspace_facts<'p>(
             .ancestors()
             .find_map(|dir| {
                 let manifest = discover::manifest(dir)?;
-                manifest.workspace.is_some().then(|| (dir, manifest))
+                manifest.workspace.is_some().then_some((dir, manifest))
             })
             .filter(|(root, manifest)| {
                 let workspace = manifest.workspace.as_ref().expect("found by its workspace");
@@ -541,23 +547,45 @@ fn needs_text(result: &CachedResult) -> bool {
 /// First pass: hash the file and gather the facts it contributes (from the
 /// cache when the content is unchanged). Only files with a `Drop` impl and a
 /// delete-like word can contribute, so only those are parsed here.
-fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefilter) -> Scan {
+fn scan(
+    path: &Path,
+    old: &Cache,
+    started: SystemTime,
+    vocabulary: &Vocabulary,
+    facts_filter: &Prefilter,
+) -> Scan {
     let shown = super::display_path(path);
+    let entry = old.files.get(&shown);
+    // Taken before the read: a write after it moves the stamp, so the entry
+    // recorded below is never reused for newer content.
+    let stamp = std::fs::metadata(path).ok().and_then(|m| FileStamp::of(&m));
+    if let Some(entry) = entry.filter(|e| stamp.is_some() && e.stamp == stamp) {
+        return Scan {
+            shown,
+            hash: Some(entry.hash),
+            stamp,
+            facts: entry.facts.clone(),
+            has_marker: entry.has_marker,
+        };
+    }
+    let stamp = stamp.filter(|s| s.settled_before(started));
     let Ok(bytes) = read_capped(path) else {
         return Scan {
             shown,
             hash: None,
+            stamp: None,
             facts: Vec::new(),
             has_marker: false,
         };
     };
     let hash = cache::content_hash(&bytes);
     let has_marker = std::str::from_utf8(&bytes).is_ok_and(suppress::may_hold_directive);
-    if let Some(entry) = old.files.get(&shown).filter(|e| e.hash == hash) {
+    if let Some(entry) = entry.filter(|e| e.hash == hash) {
         let facts = entry.facts.clone();
         return Scan {
             shown,
             hash: Some(hash),
+            stamp,
             facts,
             has_marker,
         };
@@ -590,6 +618,7 @@ fn scan(path: &Path, old: &Cache, vocabulary: &Vocabulary, facts_filter: &Prefil
     Scan {
         shown,
         hash: Some(hash),
+        stamp,
         facts,
         has_marker,
     }
@@ -938,6 +967,70 @@ mod tests {
                 node.client_write(id).await;
             }";
         assert_eq!(deferred_deletes(token), 1);
+    }
+
+    fn scratch_file(name: &str, text: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("lifecycle-lint-scan-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.rs");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn scan_with(path: &Path, old: &Cache, started: SystemTime) -> Scan {
+        let facts_filter = Prefilter::for_needs(
+            &[CrateFacts::NEEDS],
+            &Vocabulary::default(),
+            &CrateFacts::default(),
+        );
+        scan(path, old, started, &Vocabulary::default(), &facts_filter)
+    }
+
+    /// A file whose stamp is the one recorded is taken from its entry
+    /// without being read: the recorded hash (here not the content's) is
+    /// what the scan returns.
+    #[test]
+    fn a_file_with_its_recorded_stamp_is_not_read() {
+        let path = scratch_file("stamped", "fn f() {}\n");
+        let stamp = FileStamp::of(&std::fs::metadata(&path).unwrap());
+        let mut old = Cache::new("key".into(), 0);
+        old.files.insert(
+            super::super::display_path(&path),
+            Entry {
+                hash: 42,
+                stamp,
+                has_marker: true,
+                facts: vec![("Lease".into(), "remove_lease".into())],
+                result: None,
+            },
+        );
+        let scan = scan_with(&path, &old, SystemTime::now());
+        assert_eq!(scan.hash, Some(42));
+        assert!(scan.has_marker);
+        assert_eq!(scan.facts.len(), 1);
+        // Another stamp (the file grew): read and hashed again.
+        std::fs::write(&path, "fn f() { g() }\n").unwrap();
+        let scan = scan_with(&path, &old, SystemTime::now());
+        assert_eq!(scan.hash, Some(cache::content_hash(b"fn f() { g() }\n")));
+        assert!(!scan.has_marker);
+    }
+
+    /// A stamp is recorded only for a file that had not changed for
+    /// `cache::SETTLED` when the run started: a file written just before (or
+    /// during) the run may be written again within the same clock tick, with
+    /// the same times and size.
+    #[test]
+    fn a_stamp_is_recorded_only_once_the_file_has_settled() {
+        let path = scratch_file("settled", "fn f() {}\n");
+        let old = Cache::default();
+        let now = SystemTime::now();
+        assert_eq!(scan_with(&path, &old, now).stamp, None);
+        let later = now + cache::SETTLED + std::time::Duration::from_secs(1);
+        let recorded = scan_with(&path, &old, later).stamp;
+        assert_eq!(recorded, FileStamp::of(&std::fs::metadata(&path).unwrap()));
+        assert!(recorded.is_some());
     }
 
     /// Each construct that makes syn, the rules or the destructor recurse,

@@ -3,13 +3,20 @@
 //! Per file (by displayed path) it keeps the xxh3 hash of the content, the
 //! crate facts the file contributes, and its result (findings or the reason
 //! it could not be linted). An entry is used only when the content hash
-//! matches. The whole cache is dropped when the tool binary or the settings
+//! matches. A file whose [`FileStamp`] (size, modification and change times,
+//! inode) is the one recorded with its entry is taken to hold the content
+//! hashed then and is not read again: the stamp is recorded only when both
+//! times were at least [`SETTLED`] old when the run started, so a write in
+//! the same clock tick as the earlier read (the racy case git handles the
+//! same way) cannot leave an old stamp on new content; a write moves the
+//! change time even when a tool restores the modification time. The whole cache is dropped when the tool binary or the settings
 //! (vocabularies, rule levels, pre-filter) differ, and every result — but not
 //! the per-file facts — when the crate's facts as a whole differ, since a
 //! `Drop` impl in one file changes the findings of another.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +29,7 @@ fn file_name(key: &str) -> String {
     format!("cache-{:016x}.json", content_hash(key.as_bytes()))
 }
 /// Bumped when the layout below changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Cache {
@@ -37,6 +44,10 @@ pub struct Cache {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
     pub hash: u64,
+    /// The file's stamp when it was read, if it had settled by then.
+    pub stamp: Option<FileStamp>,
+    /// It holds a suppression comment.
+    pub has_marker: bool,
     /// Deleting `Drop` types this file defines: (type, delete call).
     pub facts: Vec<(String, String)>,
     /// `None` until the file was linted with the current facts.
@@ -63,6 +74,55 @@ pub struct CachedFinding {
     /// The rewrites offered with it, located in the file's text.
     #[serde(default)]
     pub fixes: Vec<super::fixes::Suggestion>,
+}
+
+/// How old a file's times must be for its stamp to stand for its content.
+/// Generous: some file systems keep times to the second or two, and the
+/// kernel stamps files from a coarse clock.
+pub const SETTLED: Duration = Duration::from_secs(2);
+
+/// What the file system says of a file without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    len: u64,
+    modified_ns: u128,
+    /// The inode's change time (every write moves it, and no tool sets it);
+    /// 0 where the platform has none.
+    changed_ns: u128,
+    inode: u64,
+}
+
+impl FileStamp {
+    pub fn of(metadata: &std::fs::Metadata) -> Option<FileStamp> {
+        let since_epoch = |t: SystemTime| t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_nanos());
+        let modified_ns = since_epoch(metadata.modified().ok()?)?;
+        #[cfg(unix)]
+        let (changed_ns, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            let changed = u128::try_from(metadata.ctime()).ok()? * 1_000_000_000
+                + u128::try_from(metadata.ctime_nsec()).ok()?;
+            (changed, metadata.ino())
+        };
+        #[cfg(not(unix))]
+        let (changed_ns, inode) = (0, 0);
+        Some(FileStamp {
+            len: metadata.len(),
+            modified_ns,
+            changed_ns,
+            inode,
+        })
+    }
+
+    /// Both times lie at least [`SETTLED`] before `started`.
+    pub fn settled_before(&self, started: SystemTime) -> bool {
+        let Some(limit) = started
+            .checked_sub(SETTLED)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        else {
+            return false;
+        };
+        self.modified_ns < limit.as_nanos() && self.changed_ns < limit.as_nanos()
+    }
 }
 
 impl Cache {

@@ -78,7 +78,11 @@ pub fn manifest(dir: &Path) -> Option<Arc<Manifest>> {
     let text = std::fs::read_to_string(&path).ok()?;
     let hash = super::cache::content_hash(text.as_bytes());
     let parsed = PARSED.get_or_init(Default::default);
-    let known = parsed.lock().unwrap_or_else(PoisonError::into_inner).get(&path).cloned();
+    let known = parsed
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&path)
+        .cloned();
     match known {
         Some((seen, manifest)) if seen == hash => manifest,
         _ => {
@@ -314,7 +318,8 @@ fn walk(
             ignore::WalkState::Continue
         })
     });
-    let (found_files, mut found_errors) = found.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let (found_files, mut found_errors) =
+        found.into_inner().unwrap_or_else(PoisonError::into_inner);
     found_errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     files.extend(found_files);
     errors.extend(found_errors);
