@@ -367,3 +367,33 @@ fn is_excluded(path: &Path, root: &Path, exclude: &GlobSet) -> bool {
     let relative = path.strip_prefix(root).unwrap_or(path);
     exclude.is_match(relative) || exclude.is_match(crate::cli::display_path(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parsed manifest is kept by content: an edit is seen by the next
+    /// question, a broken manifest is no manifest.
+    #[test]
+    fn a_manifest_is_answered_from_its_current_content() {
+        let dir =
+            std::env::temp_dir().join(format!("lifecycle-lint-manifest-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |text: &str| std::fs::write(dir.join("Cargo.toml"), text).unwrap();
+        write("[package]\nname = \"a\"\n");
+        let first = manifest(&dir).expect("a manifest");
+        assert!(first.is_package);
+        assert_eq!(first.package_name.as_deref(), Some("a"));
+        assert!(first.workspace.is_none());
+        write("[package]\nname = \"b\"\n[lib]\nname = \"b_lib\"\n[workspace]\nmembers = [\"x\"]\n");
+        let second = manifest(&dir).expect("a manifest");
+        assert_eq!(second.package_name.as_deref(), Some("b"));
+        assert_eq!(second.lib_name.as_deref(), Some("b_lib"));
+        assert!(second.workspace.is_some());
+        write("[package\n");
+        assert!(manifest(&dir).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(manifest(&dir).is_none());
+    }
+}
