@@ -397,14 +397,8 @@ fn add_workspace_facts<'p>(
         // workspace, and it must list the package.
         let workspace = package
             .ancestors()
-            .find_map(|dir| {
-                let manifest = discover::manifest(dir)?;
-                manifest.workspace.is_some().then_some((dir, manifest))
-            })
-            .filter(|(root, manifest)| {
-                let workspace = manifest.workspace.as_ref().expect("found by its workspace");
-                discover::is_member(root, workspace, package)
-            })
+            .find_map(|dir| Some((dir, discover::manifest(dir)?.workspace.clone()?)))
+            .filter(|(root, workspace)| discover::is_member(root, workspace, package))
             .map(|(root, _)| root.to_path_buf());
         infos.insert(package, PackageInfo { krate, workspace });
     }

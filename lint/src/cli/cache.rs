@@ -9,7 +9,9 @@
 //! times were at least [`SETTLED`] old when the run started, so a write in
 //! the same clock tick as the earlier read (the racy case git handles the
 //! same way) cannot leave an old stamp on new content; a write moves the
-//! change time even when a tool restores the modification time. The whole cache is dropped when the tool binary or the settings
+//! change time even when a tool restores the modification time.
+//!
+//! The whole cache is dropped when the tool binary or the settings
 //! (vocabularies, rule levels, pre-filter) differ, and every result — but not
 //! the per-file facts — when the crate's facts as a whole differ, since a
 //! `Drop` impl in one file changes the findings of another.

@@ -43,8 +43,8 @@ pub struct Manifest {
     pub package_name: Option<String>,
     /// `[lib] name`.
     pub lib_name: Option<String>,
-    /// Its `[workspace]` table.
-    pub workspace: Option<toml::Table>,
+    /// Its `[workspace]` table (shared: asked for once per package).
+    pub workspace: Option<Arc<toml::Table>>,
 }
 
 impl Manifest {
@@ -58,7 +58,7 @@ impl Manifest {
             package_name: name_in(&table, "package"),
             lib_name: name_in(&table, "lib"),
             workspace: match table.remove("workspace") {
-                Some(toml::Value::Table(workspace)) => Some(workspace),
+                Some(toml::Value::Table(workspace)) => Some(Arc::new(workspace)),
                 _ => None,
             },
         })
@@ -97,7 +97,7 @@ pub fn manifest(dir: &Path) -> Option<Arc<Manifest>> {
 }
 
 /// The `[workspace]` table of `dir/Cargo.toml`, if it has one.
-fn workspace_table(dir: &Path) -> Option<toml::Table> {
+fn workspace_table(dir: &Path) -> Option<Arc<toml::Table>> {
     manifest(dir)?.workspace.clone()
 }
 
