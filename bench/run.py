@@ -13,10 +13,11 @@ One command, one run:  python3 bench/run.py [--rounds N] [--scratch DIR] [--base
    of load hits them all), with the load average before and after; ratios
    are marked * when the load moved by more than 0.5:
    (1) read only, (2) syn::parse_file with span locations, one thread,
-   (3) lint -j1 --no-cache, (4) lint on all cores --no-cache,
+   (3) lint -j1 --no-cache, (3c) the same with --parse-all (every file
+   parsed whole), (4) lint on all cores --no-cache,
    (5) lint on all cores with a warm cache, (6) `ast-grep scan` with the
    rules in bench/ast-grep/ (where ast-grep is installed), -j1 and all cores;
-   and (1)-(3) on the slice. With --baseline BINARY, an older build is
+   and (1)-(3c) on the slice. With --baseline BINARY, an older build is
    measured as (3b) in the same rounds, and the ratio printed.
 4. Prints medians, MB/s, lines/s, peak RSS (from wait4) and each time as a
    ratio to (2).
@@ -172,7 +173,8 @@ def main():
         lint_cmd = [lint, str(directory), "--format", "short", "--quiet"]
         floor = Measurement("(2) syn parse (span locations), 1 thread", [floor_tool, "parse", directory])
         one = Measurement("(3) lint -j1 --no-cache", lint_cmd + ["-j1", "--no-cache"])
-        measurements = [Measurement("(1) read only, 1 thread", [floor_tool, "read", directory]), floor, one]
+        parse_all = Measurement("(3c) lint -j1 --no-cache --parse-all", lint_cmd + ["-j1", "--no-cache", "--parse-all"])
+        measurements = [Measurement("(1) read only, 1 thread", [floor_tool, "read", directory]), floor, one, parse_all]
         baseline = None
         if args.baseline:
             baseline = Measurement("(3b) baseline lint -j1 --no-cache",

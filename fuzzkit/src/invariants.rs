@@ -39,6 +39,7 @@ pub fn lint_and_check(path: &str, bytes: &[u8]) -> Outputs {
         levels: cli::Levels::default(),
         jobs: 1,
         prefilter: true,
+        parse_all: false,
         named_files: Default::default(),
         cache_dir: None,
         progress: false,

@@ -15,6 +15,7 @@ fn settings() -> Settings {
         levels: Levels::default(),
         jobs: 1,
         prefilter: true,
+        parse_all: false,
         named_files: HashSet::new(),
         cache_dir: None,
         progress: false,

@@ -2,7 +2,8 @@
 //! (rule fixtures, examples, the linter's own sources, the macro's UI cases,
 //! the reaper) is linted with all rules over the whole file, and with only
 //! the rules the pre-filter picks over the file narrowed to the items they
-//! can need (`lifecycle_lint::items`), and the findings must be identical.
+//! can need (`lifecycle_lint::items`), and the findings must be identical;
+//! so must those of the picked rules over the whole file (`--parse-all`).
 //!
 //! `LIFECYCLE_LINT_PREFILTER_CORPUS=/some/dir` adds a directory of real code
 //! (e.g. a cargo registry's `src/`), for a larger check by hand.
@@ -101,6 +102,18 @@ fn the_prefilter_never_changes_findings() {
             .filter(|(i, _)| set.contains(*i))
             .map(|(_, r)| *r)
             .collect();
+        // What `--parse-all` runs: the picked rules over the whole file.
+        let picked_over_whole = if picked.is_empty() {
+            Vec::new()
+        } else {
+            findings(&file, &vocabulary, &facts, &picked)
+        };
+        assert_eq!(
+            all,
+            picked_over_whole,
+            "{}: the rules the pre-filter picks changed the findings over the whole file",
+            path.display()
+        );
         skipped += usize::from(picked.is_empty());
         with_findings += usize::from(!all.is_empty());
         let all_facts_ok = {

@@ -111,6 +111,7 @@ fn shortcut_findings(source: &[u8], shortcuts: bool) -> Vec<(String, String, Str
         levels: lifecycle_lint::cli::Levels::default(),
         jobs: 1,
         prefilter: shortcuts,
+        parse_all: false,
         named_files: Default::default(),
         cache_dir: None,
         progress: false,

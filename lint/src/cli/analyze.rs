@@ -92,8 +92,12 @@ pub struct Settings {
     /// The level each rule runs at; `Allow` rules are not run at all.
     pub levels: Levels,
     pub jobs: usize,
-    /// Skip files (and rules) that cannot match; off only to verify it.
+    /// Skip files, items and rules that cannot match; off only to verify
+    /// it (every rule then runs over every whole file).
     pub prefilter: bool,
+    /// Parse every file whole, so a syntax error anywhere is reported
+    /// (`--parse-all`); the pre-filter still picks the rules each file runs.
+    pub parse_all: bool,
     /// Files named on the command line: always parsed, whatever the
     /// pre-filter says, so a syntax error in one is never silently skipped.
     pub named_files: HashSet<PathBuf>,
@@ -116,8 +120,8 @@ impl Settings {
             .collect();
         let rules: Vec<&str> = rules.iter().map(|r| r.info.id).collect();
         format!(
-            "{levels:?}|{words:?}|{rules:?}|prefilter={}",
-            self.prefilter
+            "{levels:?}|{words:?}|{rules:?}|prefilter={}|parse_all={}",
+            self.prefilter, self.parse_all
         )
     }
 }
@@ -303,7 +307,7 @@ pub fn analyze(files: &[PathBuf], settings: &Settings) -> Result<Analysis, Strin
                             ..Options::new(&settings.vocabulary, facts)
                         };
                         let prefilter = prefilter.as_ref().filter(|_| !named);
-                        lint_one(path, &options, prefilter)
+                        lint_one(path, &options, prefilter, settings.parse_all)
                     }
                 };
                 progress.tick();
@@ -619,15 +623,26 @@ fn scan(
 }
 
 /// Second pass for a file not in the cache.
-fn lint_one(path: &Path, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
+fn lint_one(
+    path: &Path,
+    options: &Options<'_>,
+    prefilter: Option<&Prefilter>,
+    parse_all: bool,
+) -> Linted {
     match read_source(path) {
-        Ok(text) => lint_text(text, options, prefilter),
+        Ok(text) => lint_text(text, options, prefilter, parse_all),
         Err(problem) => Linted::problem(problem),
     }
 }
 
-/// Pre-filters, parses, checks and locates one file's decoded text.
-fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>) -> Linted {
+/// Pre-filters, parses, checks and locates one file's decoded text. With
+/// `parse_all`, the whole text is parsed even when no rule needs any of it.
+fn lint_text(
+    text: String,
+    options: &Options<'_>,
+    prefilter: Option<&Prefilter>,
+    parse_all: bool,
+) -> Linted {
     // One search of the automaton answers for the file and for its items.
     let matches = prefilter.map(|p| p.matches(&text));
     let set = prefilter
@@ -643,7 +658,7 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
             .collect(),
         None => options.rules.to_vec(),
     };
-    if needed.is_empty() {
+    if needed.is_empty() && !parse_all {
         return Linted {
             result: CachedResult::Findings(Vec::new()),
             parsed: false,
@@ -654,6 +669,7 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
     }
     let narrow = prefilter
         .zip(matches.as_ref())
+        .filter(|_| !parse_all)
         .and_then(|(p, m)| items::narrowed(&text, p, m, set));
     let file = match parse_narrowed(&text, narrow) {
         Ok(file) => file,
@@ -666,13 +682,17 @@ fn lint_text(text: String, options: &Options<'_>, prefilter: Option<&Prefilter>)
             };
         }
     };
-    let findings = check_file(
-        &file,
-        &Options {
-            rules: &needed,
-            ..*options
-        },
-    );
+    let findings = if needed.is_empty() {
+        Vec::new()
+    } else {
+        check_file(
+            &file,
+            &Options {
+                rules: &needed,
+                ..*options
+            },
+        )
+    };
     let index = LineIndex::new(&text);
     let located: Vec<CachedFinding> = findings
         .into_iter()
@@ -905,7 +925,7 @@ fn analyze_source_here(path: &str, bytes: &[u8], settings: &Settings) -> Analysi
                 rules: &rules,
                 ..Options::new(&settings.vocabulary, &facts)
             };
-            lint_text(text, &options, prefilter.as_deref())
+            lint_text(text, &options, prefilter.as_deref(), settings.parse_all)
         }
     };
     let mut analysis = Analysis::default();
@@ -931,6 +951,7 @@ mod tests {
             jobs: 1,
             // These inputs are about the parser: parse them all.
             prefilter: false,
+            parse_all: true,
             named_files: HashSet::new(),
             cache_dir: None,
             progress: false,
@@ -944,6 +965,7 @@ mod tests {
     fn the_kept_prefilter_follows_each_texts_facts() {
         let settings = Settings {
             prefilter: true,
+            parse_all: false,
             ..settings()
         };
         let deferred_deletes = |text: &str| {

@@ -151,8 +151,9 @@ struct Args {
     #[arg(long)]
     no_cache: bool,
 
-    /// Parse every file, so syntax errors are reported even in files that
-    /// hold nothing any rule looks for (those are skipped unparsed by default)
+    /// Parse every file whole, so syntax errors are reported even in files,
+    /// and items of files, that hold nothing any rule looks for (those are
+    /// skipped unparsed by default); the findings are the same
     #[arg(long)]
     parse_all: bool,
 
@@ -523,7 +524,8 @@ fn lint(args: &Args) -> Result<Option<Linted>, Failure> {
             vocabulary: config.vocabulary.clone(),
             levels: config.levels.clone(),
             jobs,
-            prefilter: !args.parse_all,
+            prefilter: true,
+            parse_all: args.parse_all,
             named_files: named_files.clone(),
             cache_dir: cache_dir.clone(),
             progress: progress::wanted() && !args.quiet,
