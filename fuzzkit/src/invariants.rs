@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use lifecycle_lint::cli::{self, Analysis, Format, Position, Region, Settings};
-use lifecycle_lint::Vocabulary;
+use lifecycle_lint::{items, Vocabulary};
 use proc_macro2::{TokenStream, TokenTree};
 use serde_json::Value;
 
@@ -26,6 +26,8 @@ pub struct Outputs {
 ///   column agree with its byte offset, and it covers code: it is not empty,
 ///   starts on a token, and the text under it lexes as Rust tokens;
 /// - a file with a problem is reported as one, with a position inside it;
+/// - a file with findings whose text does not lex whole (only the items
+///   that can matter are parsed) is reported unparsable with `--parse-all`;
 /// - JSON and SARIF parse and count the same findings and problems;
 /// - the GitHub output is one workflow command per finding or problem,
 ///   whatever the path or message holds;
@@ -45,7 +47,9 @@ pub fn lint_and_check(path: &str, bytes: &[u8]) -> Outputs {
         progress: false,
     });
     let analysis = cli::analyze_source(path, bytes, settings);
-    check_positions(&analysis, bytes);
+    if !check_positions(&analysis, bytes) {
+        check_parse_all_reports_it(path, bytes, settings);
+    }
     let outputs = Outputs {
         human: cli::render(Format::Human, &analysis, false),
         human_color: cli::render(Format::Human, &analysis, true),
@@ -58,7 +62,9 @@ pub fn lint_and_check(path: &str, bytes: &[u8]) -> Outputs {
     outputs
 }
 
-fn check_positions(analysis: &Analysis, bytes: &[u8]) {
+/// Checks every position; returns whether the text lexes whole (or has no
+/// findings to check, so was not lexed).
+fn check_positions(analysis: &Analysis, bytes: &[u8]) -> bool {
     assert_eq!(analysis.files_checked + analysis.problems.len(), 1);
     for problem in &analysis.problems {
         assert!(!problem.message.is_empty());
@@ -80,12 +86,12 @@ fn check_positions(analysis: &Analysis, bytes: &[u8]) {
         }
     }
     if findings.is_empty() {
-        return;
+        return true;
     }
     let Some(text) = analysis.sources.values().next() else {
         panic!("findings without their text");
     };
-    let tokens = TokenBoundaries::of(text);
+    let (tokens, lexes_whole) = TokenBoundaries::of(text);
     for report in findings {
         let what = format!("{} at {:?}", report.rule.id, report.region);
         check_code_region(text, &tokens, &report.region, &what);
@@ -98,26 +104,70 @@ fn check_positions(analysis: &Analysis, bytes: &[u8]) {
             );
         }
     }
+    lexes_whole
+}
+
+/// The promise the narrowed parse makes in return for skipping items: a
+/// syntax error in any of them is reported with `--parse-all`.
+fn check_parse_all_reports_it(path: &str, bytes: &[u8], settings: &Settings) {
+    let settings = Settings {
+        vocabulary: settings.vocabulary.clone(),
+        levels: settings.levels.clone(),
+        named_files: settings.named_files.clone(),
+        cache_dir: settings.cache_dir.clone(),
+        parse_all: true,
+        ..*settings
+    };
+    let analysis = cli::analyze_source(path, bytes, &settings);
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|r| r.rule.id == "unparsable_file"),
+        "a file that does not lex is not reported unparsable with --parse-all"
+    );
 }
 
 /// Where the file's tokens start and end (delimiters included), as
 /// proc-macro2 line/column pairs: a region on code starts at a token's start
 /// and ends at a token's end, never inside a comment, a literal or blank space.
+/// Only the items that can matter are parsed, so a file may have findings
+/// while another of its items does not lex: its boundaries are then those of
+/// the text with the items that do not lex on their own blanked, as the lint
+/// blanks the items it skips (lines and columns stay).
 struct TokenBoundaries {
     starts: HashSet<(usize, usize)>,
     ends: HashSet<(usize, usize)>,
 }
 
 impl TokenBoundaries {
-    fn of(text: &str) -> TokenBoundaries {
+    /// The boundaries, and whether `text` lexes whole.
+    fn of(text: &str) -> (TokenBoundaries, bool) {
         let mut boundaries = TokenBoundaries {
             starts: HashSet::new(),
             ends: HashSet::new(),
         };
-        let stream: TokenStream = text.parse().expect("a file with findings lexes");
+        let (stream, lexes_whole) = match text.parse::<TokenStream>() {
+            Ok(stream) => (stream, true),
+            Err(_) => (Self::lexable_items(text), false),
+        };
         boundaries.add(stream);
         proc_macro2::extra::invalidate_current_thread_spans();
-        boundaries
+        (boundaries, lexes_whole)
+    }
+
+    fn lexable_items(text: &str) -> TokenStream {
+        let split = items::split(text)
+            .expect("a file with findings that does not lex whole was split into items");
+        let broken: Vec<_> = split
+            .leaves()
+            .iter()
+            .map(|item| item.range.clone())
+            .filter(|range| text[range.clone()].parse::<TokenStream>().is_err())
+            .collect();
+        items::blank(text, &broken)
+            .parse()
+            .expect("a file with findings lexes once its unlexable items are blanked")
     }
 
     fn add(&mut self, stream: TokenStream) {
