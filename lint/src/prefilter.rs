@@ -136,11 +136,17 @@ pub struct Prefilter {
     regexes: Vec<regex::Regex>,
     /// Per rule: its groups, each resolved.
     rules: Vec<Vec<Resolved>>,
+    /// Per rule: the groups an item must meet for the rule to read it, once
+    /// the file meets its groups in `rules` (see [`Rule::item_needs`]).
+    item_rules: Vec<Vec<Resolved>>,
     /// The pattern id of `quorum_gated_delete`.
     quorum: usize,
     /// Every rule has a group only words can meet: a text without a match
-    /// meets no rule (most of a file's items).
+    /// meets no rule.
     words_needed: bool,
+    /// The same for the item needs: an item without a match is read by no
+    /// rule (most of a file's items).
+    item_words_needed: bool,
     /// When every rule has a group only regexes can meet: texts (exact
     /// case) one of which each of those regexes' matches contains, and
     /// `quorum_gated_delete`. A text holding none of them meets no rule and
@@ -163,17 +169,29 @@ impl Prefilter {
     /// `rules` may hold at most 64 rules.
     pub fn new(rules: &[Rule], vocabulary: &Vocabulary, facts: &CrateFacts) -> Prefilter {
         let needs: Vec<Needs> = rules.iter().map(|r| r.needs).collect();
-        Prefilter::for_needs(&needs, vocabulary, facts)
+        let item_needs: Vec<Needs> = rules.iter().map(|r| r.item_needs).collect();
+        Prefilter::build(&needs, &item_needs, vocabulary, facts)
     }
 
-    /// Builds the automaton for any list of needs (at most 64): the rules',
-    /// or [`CrateFacts::NEEDS`] for the first pass.
+    /// Builds the automaton for any list of needs (at most 64), each of
+    /// which an item must meet as a file does: [`CrateFacts::NEEDS`] for the
+    /// first pass.
     pub fn for_needs(
         all_needs: &[Needs],
         vocabulary: &Vocabulary,
         facts: &CrateFacts,
     ) -> Prefilter {
+        Prefilter::build(all_needs, all_needs, vocabulary, facts)
+    }
+
+    fn build(
+        all_needs: &[Needs],
+        item_needs: &[Needs],
+        vocabulary: &Vocabulary,
+        facts: &CrateFacts,
+    ) -> Prefilter {
         assert!(all_needs.len() <= 64, "a RuleSet holds 64 entries");
+        assert_eq!(all_needs.len(), item_needs.len(), "item needs per rule");
         let mut regexes: Vec<regex::Regex> = Vec::new();
         // Over a thousand patterns (a vocabulary's words with and without
         // their underscores): found by hash, not by a scan of those so far.
@@ -190,8 +208,8 @@ impl Prefilter {
                 patterns.len() - 1
             })
         };
-        let mut grouped_ids = Vec::with_capacity(all_needs.len());
-        for needs in all_needs {
+        let mut grouped_ids = Vec::with_capacity(2 * all_needs.len());
+        for needs in all_needs.iter().chain(item_needs) {
             let mut groups = Vec::new();
             for group in needs.0 {
                 let mut ids = Vec::new();
@@ -228,7 +246,7 @@ impl Prefilter {
         }
         let gate = gate_texts(all_needs);
         let quorum = id_of("quorum_gated_delete".to_string(), EXACT_TEXT);
-        let resolved_rules: Vec<Vec<Resolved>> = grouped_ids
+        let mut resolved_rules: Vec<Vec<Resolved>> = grouped_ids
             .into_iter()
             .map(|groups| {
                 groups
@@ -243,6 +261,7 @@ impl Prefilter {
                     .collect()
             })
             .collect();
+        let item_rules = resolved_rules.split_off(all_needs.len());
         // A DFA: every file is searched (overlapping, case-insensitive), and
         // with a few hundred patterns the default (a contiguous NFA) made the
         // search the largest single cost of a run (13% of `-j1`, perf); the
@@ -258,12 +277,10 @@ impl Prefilter {
             checks: patterns.iter().map(|(_, check)| *check).collect(),
             exact: patterns.iter().map(|(text, _)| text.clone()).collect(),
             regexes,
-            words_needed: resolved_rules.iter().all(|groups| {
-                groups
-                    .iter()
-                    .any(|g| matches!(g, Resolved::AnyOf { regexes, .. } if regexes.is_empty()))
-            }),
+            words_needed: words_needed(&resolved_rules),
+            item_words_needed: words_needed(&item_rules),
             rules: resolved_rules,
+            item_rules,
             quorum,
             gate,
         }
@@ -305,7 +322,7 @@ impl Prefilter {
             return RuleSet::default();
         }
         let seen = bits(matches.found.iter().map(|&(id, _)| id), self.checks.len());
-        self.decide(&seen, |r| self.regexes[r].is_match(text))
+        self.decide(&self.rules, &seen, |r| self.regexes[r].is_match(text))
     }
 
     /// Every rule.
@@ -318,7 +335,8 @@ impl Prefilter {
     }
 
     /// For each of `ranges` (sorted, not overlapping) of `text`, the rules
-    /// whose needs the range's text meets. `None` when `text` mentions
+    /// whose item needs the range's text meets: those that read it, if the
+    /// whole text meets their needs. `None` when `text` mentions
     /// `quorum_gated_delete` (then every rule reads every function, see
     /// [`Prefilter::rules_for`]).
     pub fn rules_per_range(&self, text: &str, ranges: &[Range<usize>]) -> Option<Vec<RuleSet>> {
@@ -355,14 +373,14 @@ impl Prefilter {
                 .iter()
                 .zip(&found)
                 .map(|(range, ids)| {
-                    if ids.is_empty() && self.words_needed {
+                    if ids.is_empty() && self.item_words_needed {
                         return RuleSet::default();
                     }
                     seen.iter_mut().for_each(|w| *w = 0);
                     for &id in ids {
                         seen[id / 64] |= 1 << (id % 64);
                     }
-                    self.decide(&seen, |r| {
+                    self.decide(&self.item_rules, &seen, |r| {
                         let hits = hits[r].get_or_insert_with(|| {
                             self.regexes[r].find_iter(text).map(|m| m.range()).collect()
                         });
@@ -391,9 +409,14 @@ impl Prefilter {
 
     /// The rules whose groups the `seen` patterns (a bit set) and the
     /// regexes `regex_met` accepts meet.
-    fn decide(&self, seen: &[u64], mut regex_met: impl FnMut(usize) -> bool) -> RuleSet {
+    fn decide(
+        &self,
+        rules: &[Vec<Resolved>],
+        seen: &[u64],
+        mut regex_met: impl FnMut(usize) -> bool,
+    ) -> RuleSet {
         let mut set = 0u64;
-        for (index, groups) in self.rules.iter().enumerate() {
+        for (index, groups) in rules.iter().enumerate() {
             // Automaton words first; regexes only if everything else holds.
             let words_met = groups.iter().all(|group| match group {
                 Resolved::Always => true,
@@ -414,6 +437,15 @@ impl Prefilter {
         }
         RuleSet(set)
     }
+}
+
+/// Whether every rule has a group that only automaton words can meet.
+fn words_needed(rules: &[Vec<Resolved>]) -> bool {
+    rules.iter().all(|groups| {
+        groups
+            .iter()
+            .any(|g| matches!(g, Resolved::AnyOf { regexes, .. } if regexes.is_empty()))
+    })
 }
 
 /// The texts of [`Prefilter::gate`]: for each rule, the literals of the

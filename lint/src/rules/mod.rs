@@ -102,6 +102,11 @@ pub struct Rule {
     /// What a file must contain for `check` to have anything to report
     /// (see [`crate::prefilter`]).
     pub needs: Needs,
+    /// What an item of such a file must contain for `check` to read it
+    /// (see [`crate::items`]): the rule's needs, unless what it reports
+    /// depends on items that meet none of them (a value comparison
+    /// elsewhere in a file that compares by pointer).
+    pub item_needs: Needs,
 }
 
 impl std::fmt::Debug for Rule {
@@ -116,36 +121,43 @@ pub static RULES: &[Rule] = &[
         info: &deferred_delete::INFO,
         check: deferred_delete::check,
         needs: deferred_delete::NEEDS,
+        item_needs: deferred_delete::NEEDS,
     },
     Rule {
         info: &timer_leak::INFO,
         check: timer_leak::check,
         needs: timer_leak::NEEDS,
+        item_needs: timer_leak::NEEDS,
     },
     Rule {
         info: &silent_early_return::INFO,
         check: silent_early_return::check,
         needs: silent_early_return::NEEDS,
+        item_needs: silent_early_return::NEEDS,
     },
     Rule {
         info: &pointer_value_comparison::INFO,
         check: pointer_value_comparison::check,
         needs: pointer_value_comparison::NEEDS,
+        item_needs: pointer_value_comparison::ITEM_NEEDS,
     },
     Rule {
         info: &unused_suppression::INFO,
         check: unused_suppression::check,
         needs: Needs::NEVER,
+        item_needs: Needs::NEVER,
     },
     Rule {
         info: &invalid_suppression::INFO,
         check: invalid_suppression::check,
         needs: Needs::NEVER,
+        item_needs: Needs::NEVER,
     },
     Rule {
         info: &unparsable_file::INFO,
         check: unparsable_file::check,
         needs: Needs::NEVER,
+        item_needs: Needs::NEVER,
     },
 ];
 

@@ -25,7 +25,7 @@ use proc_macro2::Span;
 
 use crate::engine::Context;
 use crate::finding::Finding;
-use crate::prefilter::{Needs, Trigger::*};
+use crate::prefilter::{Needs, Trigger, Trigger::*};
 use kinds::{Declared, Family};
 use walk::{Compare, Comparison};
 
@@ -157,15 +157,41 @@ declare_rule! {
 /// and every pointer comparison is spelled with one of these: `ptr_eq`,
 /// `ptr::eq`, `addr_eq`, `as_ptr`, `ptr::from_ref`, or a cast to a raw
 /// pointer (`as *const`, `as *mut`). Raw-pointer types alone are not
-/// enough: FFI bindings are full of them.
-pub const NEEDS: Needs = Needs(&[&[
+/// enough: FFI bindings are full of them. Nor is an address alone: it is
+/// compared (`ptr_eq`, `ptr::eq`, `addr_eq`, `==`, `!=`, `assert_eq!`,
+/// `assert_ne!`) or it is no pointer comparison (an address kept as an id is
+/// compared with `==` or `!=` too), so a file of FFI calls taking
+/// `buf.as_ptr()` is not read.
+pub const NEEDS: Needs = Needs(&[
+    &[
+        Word("ptr_eq"),
+        Word("ptr::eq"),
+        Word("addr_eq"),
+        Word("as_ptr"),
+        Word("ptr::from_ref"),
+        Regex(r"\bas\s*\*\s*(?:const|mut)\b"),
+    ],
+    COMPARES,
+]);
+
+/// In a file that compares by pointer, every item that compares anything:
+/// a value comparison in one function is reported against a pointer
+/// comparison in another.
+pub const ITEM_NEEDS: Needs = Needs(&[COMPARES]);
+
+/// Every comparison the rule reads, by pointer or by value: `ptr_eq`,
+/// `ptr::eq`, `addr_eq`, `==`, `!=`, `.eq(..)`, `.ne(..)`, `assert_eq!`,
+/// `assert_ne!` (and their `debug_`, `prop_` forms).
+const COMPARES: &[Trigger] = &[
     Word("ptr_eq"),
     Word("ptr::eq"),
     Word("addr_eq"),
-    Word("as_ptr"),
-    Word("ptr::from_ref"),
-    Regex(r"\bas\s*\*\s*(?:const|mut)\b"),
-]]);
+    Text("=="),
+    Text("!="),
+    Text("assert_eq"),
+    Text("assert_ne"),
+    Regex(r"\.\s*(?:eq|ne)\s*\("),
+];
 
 pub fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let declared = Declared::of_file(cx);
