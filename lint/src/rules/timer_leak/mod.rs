@@ -278,7 +278,7 @@ pub const NEEDS: Needs = Needs(&[&[
     Word("Delay"),
     Word("tick"),
     Word("interval"),
-    Regex(r"(?:^|[^[:alnum:]])(?:after|at|timeout|timeout_at)\s*\("),
+    Regex(r"(?:^|[^[:alnum:]_])(?:after|at|timeout|timeout_at|recv_timeout)\s*\("),
     Regex(r"\bselect(?:_biased)?\s*!"),
 ]]);
 
