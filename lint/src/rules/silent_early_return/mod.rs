@@ -160,7 +160,8 @@ pub const FIXES: &str = "\
 
 /// A `return` with nothing or `()`/`Ok(())` to return (all the rule
 /// reports), and one of: a lifecycle function (by name, a delete or a
-/// proposal, `#[quorum_gated_delete]`), a loop, or a re-arm.
+/// proposal, `#[quorum_gated_delete]`), a loop, or a re-arm (by the
+/// vocabulary, or by the verbs a tick handler's re-arm is named with).
 pub const NEEDS: Needs = Needs(&[
     &[Regex(
         r"\breturn\s*(?:[;},)\]]|\(\s*\)|Ok\s*(?:::\s*<[^>]*>\s*)?\(\s*\(\s*\)\s*\))",
@@ -174,6 +175,13 @@ pub const NEEDS: Needs = Needs(&[
         Word("for"),
         Word("while"),
         Word("break"),
+        // The verbs a tick handler re-arms with, whatever the vocabulary
+        // says (see `consumed_trigger::is_rearm_call`).
+        Word("register"),
+        Word("schedule"),
+        Word("arm"),
+        Word("rearm"),
+        Word("reschedule"),
     ],
 ]);
 
