@@ -695,6 +695,43 @@ fn defined<'t>(text: &'t str, tokens: &[Token]) -> Vec<&'t str> {
     out
 }
 
+/// `T` of an item `impl<..> Drop for a::T<..> { .. }` (the last name of its
+/// self type outside angle brackets, as rules name the type).
+fn drop_impl_type<'t>(text: &'t str, tokens: &[Token]) -> Option<&'t str> {
+    let word = |t: &Token| &text[t.start..t.end];
+    let tokens = without_attributes(tokens);
+    let start = tokens
+        .iter()
+        .position(|t| t.tok == Tok::Ident && word(t) == "impl")?;
+    let (mut angle, mut after_drop_for, mut last) = (0usize, false, None);
+    let mut previous = "";
+    for (i, h) in tokens.iter().enumerate().skip(start + 1) {
+        match h.tok {
+            Tok::Open(b'{') | Tok::Semi => break,
+            Tok::Ident if word(h) == "where" => break,
+            Tok::Ident if angle == 0 => {
+                if word(h) == "for" && previous == "Drop" {
+                    after_drop_for = true;
+                } else if after_drop_for && !KEYWORDS.contains(&word(h)) {
+                    last = Some(word(h));
+                }
+            }
+            Tok::Other if word(h) == "<" => angle += 1,
+            Tok::Other
+                if word(h) == ">"
+                    && !(i > 0 && word(&tokens[i - 1]) == "-" && tokens[i - 1].end == h.start) =>
+            {
+                angle = angle.saturating_sub(1)
+            }
+            _ => {}
+        }
+        if angle == 0 && h.tok == Tok::Ident {
+            previous = word(h);
+        }
+    }
+    last
+}
+
 /// `tokens` without the attributes among them (`#[..]`, `#![..]`).
 fn without_attributes(tokens: &[Token]) -> Vec<Token> {
     let mut out = Vec::with_capacity(tokens.len());
@@ -759,7 +796,9 @@ fn type_defines<'t>(text: &'t str, tokens: &[Token]) -> Vec<&'t str> {
 /// Which items to parse: every [`Kind::Declaration`], every item `needed`
 /// says holds a trigger, every item defining a name that a kept item
 /// mentions (its callees, consts, the impls of its types, transitively),
-/// and the inline modules around kept items. Returns the byte ranges to
+/// every item mentioning the type of a kept `impl Drop for T` (the rules
+/// on drops read where `T` is built and registered, which names nothing
+/// the `Drop` mentions), and the inline modules around kept items. Returns the byte ranges to
 /// blank, or `None` when everything is kept.
 ///
 /// `needed[i]` says whether leaf `i` (of [`Items::leaves`]) holds a trigger.
@@ -785,21 +824,36 @@ pub fn ranges_to_blank(text: &str, split: &Items, needed: &[bool]) -> Option<Vec
             _ => (idents(text, t), defined(text, t)),
         })
         .unzip();
+    let dropped_types: Vec<Option<&str>> = leaves
+        .iter()
+        .zip(&spans)
+        .map(|(item, t)| match item.kind {
+            Kind::Code => drop_impl_type(text, t),
+            _ => None,
+        })
+        .collect();
     let mut kept: Vec<bool> = leaves
         .iter()
         .zip(needed)
         .map(|(item, needed)| item.kind == Kind::Declaration || *needed)
         .collect();
     let mut mentioned: HashSet<&str> = HashSet::new();
+    // Types whose kept `Drop` impl is read with every item that mentions
+    // the type: how it is built and registered is wherever it is built.
+    let mut with_users: HashSet<&str> = HashSet::new();
     let mut added: Vec<usize> = (0..leaves.len())
         .filter(|&i| kept[i] && leaves[i].kind == Kind::Code)
         .collect();
     while !added.is_empty() {
         for i in added.drain(..) {
             mentioned.extend(words[i].iter().copied());
+            with_users.extend(dropped_types[i]);
         }
         for i in 0..leaves.len() {
-            if !kept[i] && defines[i].iter().any(|name| mentioned.contains(name)) {
+            if !kept[i]
+                && (defines[i].iter().any(|name| mentioned.contains(name))
+                    || words[i].iter().any(|word| with_users.contains(word)))
+            {
                 kept[i] = true;
                 added.push(i);
             }
@@ -975,6 +1029,38 @@ mod tests {
         // Everything needed: nothing to blank.
         let all = vec![true; items.leaves().len()];
         assert_eq!(ranges_to_blank(text, &items, &all), None);
+    }
+
+    #[test]
+    fn a_kept_drop_keeps_every_item_that_mentions_its_type() {
+        let text = concat!(
+            "struct Entry { key: String }\n",
+            "fn register(map: &Map, key: &str) -> Entry { map.insert(key); Entry { key: key.into() } }\n",
+            "fn unrelated() { other() }\n",
+            "impl<T: Send> std::ops::Drop for a::Entry<T> where T: Sync { fn drop(&mut self) { self.map.remove(&self.key); } }\n",
+        );
+        let items = split(text).unwrap();
+        let needed: Vec<bool> = items
+            .leaves()
+            .iter()
+            .map(|i| text[i.range.clone()].contains("Drop"))
+            .collect();
+        let blanked = blank(text, &ranges_to_blank(text, &items, &needed).unwrap());
+        assert!(
+            blanked.contains("fn register"),
+            "the builder of a dropped type"
+        );
+        assert!(!blanked.contains("unrelated"));
+        let leaf = |n: usize| tokens_in(&items.tokens, &items.leaves()[n].range);
+        assert_eq!(drop_impl_type(text, leaf(3)), Some("Entry"));
+        assert_eq!(drop_impl_type(text, leaf(1)), None);
+        let other = "impl<T: Drop> Clone for Holder<T> {}";
+        let other_items = split(other).unwrap();
+        assert_eq!(
+            drop_impl_type(other, &other_items.tokens),
+            None,
+            "a bound is no Drop impl"
+        );
     }
 
     #[test]
