@@ -600,7 +600,7 @@ fn scan(
                 let narrow = items::narrowed(text, facts_filter, &matches, wanted);
                 let facts = parse_narrowed(text, narrow)
                     .ok()
-                    .map(|file| CrateFacts::of_file(&file, vocabulary));
+                    .map(|(file, _)| CrateFacts::of_file(&file, vocabulary));
                 forget_spans();
                 facts
                     .map(|f| {
@@ -671,8 +671,8 @@ fn lint_text(
         .zip(matches.as_ref())
         .filter(|_| !parse_all)
         .and_then(|(p, m)| items::narrowed(&text, p, m, set));
-    let file = match parse_narrowed(&text, narrow) {
-        Ok(file) => file,
+    let (file, narrowed) = match parse_narrowed(&text, narrow) {
+        Ok(parsed) => parsed,
         Err(problem) => {
             forget_spans();
             return Linted {
@@ -682,35 +682,36 @@ fn lint_text(
             };
         }
     };
-    let findings = if needed.is_empty() {
-        Vec::new()
-    } else {
-        check_file(
-            &file,
-            &Options {
-                rules: &needed,
-                ..*options
-            },
-        )
+    let options = Options {
+        rules: &needed,
+        ..*options
     };
     let index = LineIndex::new(&text);
-    let located: Vec<CachedFinding> = findings
-        .into_iter()
-        .map(|f| CachedFinding {
-            rule: f.rule.id.to_string(),
-            region: index.region(f.span),
-            message: f.message,
-            labels: f
-                .labels
-                .into_iter()
-                .map(|l| (index.region(l.span), l.message))
-                .collect(),
-            help: f.help,
-            fixes: super::fixes::locate_all(&text, &index, f.fixes),
-        })
-        .collect();
+    let check = |file: &syn::File| -> Vec<CachedFinding> {
+        if needed.is_empty() {
+            return Vec::new();
+        }
+        check_file(file, &options)
+            .into_iter()
+            .map(|f| locate(&text, &index, f))
+            .collect()
+    };
+    let mut located = check(&file);
     drop(file);
     forget_spans();
+    // Findings from the kept items are confirmed over the whole file: a
+    // rule may stay quiet because of something in another item (the tick
+    // is armed elsewhere, the file logs with `log`), and skipped items must
+    // never add or change a finding. Files with findings are few, so the
+    // second parse costs little. If the whole file does not parse (a syntax
+    // error in a skipped item, reported only with `--parse-all`), the kept
+    // items' findings stand.
+    if narrowed && !located.is_empty() {
+        if let Ok(whole) = parse(&text) {
+            located = check(&whole);
+        }
+        forget_spans();
+    }
     Linted {
         text: (!located.is_empty() || suppress::may_hold_directive(&text)).then(|| Arc::from(text)),
         result: CachedResult::Findings(located),
@@ -720,15 +721,32 @@ fn lint_text(
 }
 
 /// Parses the narrowed text when there is one, else (or when the narrowed
-/// text does not parse: a cut in the wrong place) the whole text.
-fn parse_narrowed(text: &str, narrowed: Option<String>) -> Result<syn::File, FileProblem> {
+/// text does not parse: a cut in the wrong place) the whole text; says
+/// which it parsed (`true`: the narrowed text).
+fn parse_narrowed(text: &str, narrowed: Option<String>) -> Result<(syn::File, bool), FileProblem> {
     if let Some(narrowed) = narrowed {
         match parse(&narrowed) {
-            Ok(file) => return Ok(file),
+            Ok(file) => return Ok((file, true)),
             Err(_) => forget_spans(),
         }
     }
-    parse(text)
+    parse(text).map(|file| (file, false))
+}
+
+/// A finding with its spans turned into regions of `text`.
+fn locate(text: &str, index: &LineIndex, finding: crate::Finding) -> CachedFinding {
+    CachedFinding {
+        rule: finding.rule.id.to_string(),
+        region: index.region(finding.span),
+        message: finding.message,
+        labels: finding
+            .labels
+            .into_iter()
+            .map(|l| (index.region(l.span), l.message))
+            .collect(),
+        help: finding.help,
+        fixes: super::fixes::locate_all(text, index, finding.fixes),
+    }
 }
 
 fn parse_error_message(error: &syn::Error) -> String {
