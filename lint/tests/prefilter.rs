@@ -1,13 +1,14 @@
 //! The pre-filter must never change findings: every file of this repository
-//! (rule fixtures, examples, the linter's own sources, the macro's UI cases,
-//! the reaper) is linted with all rules over the whole file, and as the CLI
-//! lints it: only the rules the pre-filter picks, over the file narrowed to
-//! the items they can need (`lifecycle_lint::items`), and, when that finds
-//! anything, over the whole file again (a rule may stay quiet because of an
-//! item it does not need). The findings must be identical; so must those of
-//! the picked rules over the whole file (`--parse-all`). So the narrowed
-//! file must find something wherever the whole file does: no item a finding
-//! depends on may be skipped.
+//! (rule fixtures, the real-bug benchmark's shapes, examples, the linter's
+//! own sources, the macro's UI cases, the reaper) is linted with all rules
+//! over the whole file, and as the CLI lints it: only the rules the
+//! pre-filter picks, over the file narrowed to the items they can need
+//! (`lifecycle_lint::items`), and, when that finds anything, over the whole
+//! file again (a rule may stay quiet because of an item it does not need).
+//! The findings must be identical; so must those of the picked rules over
+//! the whole file (`--parse-all`). So the narrowed file must find something
+//! wherever the whole file does: no item a finding depends on may be
+//! skipped.
 //!
 //! `LIFECYCLE_LINT_PREFILTER_CORPUS=/some/dir` adds a directory of real code
 //! (e.g. a cargo registry's `src/`), for a larger check by hand.
@@ -70,7 +71,14 @@ fn the_prefilter_never_changes_findings() {
         .unwrap()
         .to_path_buf();
     let mut files = Vec::new();
-    for dir in ["lint", "tests", "examples", "macros", "reference-impl"] {
+    for dir in [
+        "lint",
+        "tests",
+        "examples",
+        "macros",
+        "reference-impl",
+        "bench/realbugs/fixtures",
+    ] {
         rust_files(&root.join(dir), &mut files);
     }
     if let Some(extra) = std::env::var_os("LIFECYCLE_LINT_PREFILTER_CORPUS") {
