@@ -18,9 +18,10 @@
 //! every rule: the annotated functions in it are checked as the proc-macro
 //! checks them, without the words.
 //!
-//! [`Prefilter::rules_per_range`] answers the same question for each of a
-//! file's items (see [`crate::items`]); [`Prefilter::matches`] searches a
-//! text once for both questions.
+//! [`Prefilter::rules_per_range`] answers which rules read each of a file's
+//! items (see [`crate::items`]), from each rule's item needs
+//! ([`Rule::item_needs`]: its needs, unless it reads items that hold none
+//! of them); [`Prefilter::matches`] searches a text once for both questions.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -193,6 +194,7 @@ impl Prefilter {
         assert!(all_needs.len() <= 64, "a RuleSet holds 64 entries");
         assert_eq!(all_needs.len(), item_needs.len(), "item needs per rule");
         let mut regexes: Vec<regex::Regex> = Vec::new();
+        let mut regex_ids_by_pattern: HashMap<&str, usize> = HashMap::new();
         // Over a thousand patterns (a vocabulary's words with and without
         // their underscores): found by hash, not by a scan of those so far.
         let mut patterns: Vec<(String, Check)> = Vec::new();
@@ -219,10 +221,16 @@ impl Prefilter {
                     match trigger {
                         Trigger::Word(text) => ids.push(id_of(text.to_string(), EXACT_WORD)),
                         Trigger::Text(text) => ids.push(id_of(text.to_string(), EXACT_TEXT)),
+                        // Compiled and searched once, however many needs name it
+                        // (a rule's item needs repeat its file needs).
                         Trigger::Regex(pattern) => {
-                            regex_ids.push(regexes.len());
-                            regexes
-                                .push(regex::Regex::new(pattern).expect("built-in trigger regex"));
+                            let id = *regex_ids_by_pattern.entry(*pattern).or_insert_with(|| {
+                                regexes.push(
+                                    regex::Regex::new(pattern).expect("built-in trigger regex"),
+                                );
+                                regexes.len() - 1
+                            });
+                            regex_ids.push(id);
                         }
                         Trigger::Vocabulary(word) => {
                             match vocabulary_words(vocabulary.pattern(*word)) {
