@@ -665,28 +665,9 @@ fn defined<'t>(text: &'t str, tokens: &[Token]) -> Vec<&'t str> {
                 }
             }
             "impl" => {
-                // The header, up to its body or `where`; generics skipped.
-                let mut angle = 0usize;
-                while let Some(h) = tokens.get(i) {
-                    match h.tok {
-                        Tok::Open(b'{') | Tok::Semi => break,
-                        Tok::Ident if word(h) == "where" => break,
-                        Tok::Ident if angle == 0 && !KEYWORDS.contains(&word(h)) => {
-                            out.push(word(h))
-                        }
-                        Tok::Other if word(h) == "<" => angle += 1,
-                        Tok::Other
-                            if word(h) == ">"
-                                && !(i > 0
-                                    && word(&tokens[i - 1]) == "-"
-                                    && tokens[i - 1].end == h.start) =>
-                        {
-                            angle = angle.saturating_sub(1)
-                        }
-                        _ => {}
-                    }
-                    i += 1;
-                }
+                let (names, end) = impl_header(text, tokens, i);
+                out.extend(names);
+                i = end;
             }
             _ => {}
         }
@@ -695,28 +676,20 @@ fn defined<'t>(text: &'t str, tokens: &[Token]) -> Vec<&'t str> {
     out
 }
 
-/// `T` of an item `impl<..> Drop for a::T<..> { .. }` (the last name of its
-/// self type outside angle brackets, as rules name the type).
-fn drop_impl_type<'t>(text: &'t str, tokens: &[Token]) -> Option<&'t str> {
+/// The identifiers of an `impl` header outside angle brackets, keywords
+/// included (`impl<T> Drop for Guard<T>`: `Drop`, `for`, `Guard`), from the
+/// token after `impl` up to its body or `where`; and where the walk stopped.
+fn impl_header<'t>(text: &'t str, tokens: &[Token], mut i: usize) -> (Vec<&'t str>, usize) {
     let word = |t: &Token| &text[t.start..t.end];
-    let tokens = without_attributes(tokens);
-    let start = tokens
-        .iter()
-        .position(|t| t.tok == Tok::Ident && word(t) == "impl")?;
-    let (mut angle, mut after_drop_for, mut last) = (0usize, false, None);
-    let mut previous = "";
-    for (i, h) in tokens.iter().enumerate().skip(start + 1) {
+    let mut names = Vec::new();
+    let mut angle = 0usize;
+    while let Some(h) = tokens.get(i) {
         match h.tok {
             Tok::Open(b'{') | Tok::Semi => break,
             Tok::Ident if word(h) == "where" => break,
-            Tok::Ident if angle == 0 => {
-                if word(h) == "for" && previous == "Drop" {
-                    after_drop_for = true;
-                } else if after_drop_for && !KEYWORDS.contains(&word(h)) {
-                    last = Some(word(h));
-                }
-            }
+            Tok::Ident if angle == 0 => names.push(word(h)),
             Tok::Other if word(h) == "<" => angle += 1,
+            // `->` in `impl Fn() -> T for ..` closes nothing.
             Tok::Other
                 if word(h) == ">"
                     && !(i > 0 && word(&tokens[i - 1]) == "-" && tokens[i - 1].end == h.start) =>
@@ -725,11 +698,36 @@ fn drop_impl_type<'t>(text: &'t str, tokens: &[Token]) -> Option<&'t str> {
             }
             _ => {}
         }
-        if angle == 0 && h.tok == Tok::Ident {
-            previous = word(h);
-        }
+        i += 1;
     }
-    last
+    (names, i)
+}
+
+/// `T` of an item `impl<..> Drop for a::T<..> { .. }` (the last name of its
+/// self type outside angle brackets, as rules name the type).
+fn drop_impl_type<'t>(text: &'t str, tokens: &[Token]) -> Option<&'t str> {
+    // Past the outer attributes to the first identifier: `impl`, or a
+    // qualifier before it (`unsafe impl`).
+    let mut i = 0;
+    while tokens.get(i).map(|t| t.tok) == Some(Tok::Pound) {
+        i = skip_group(tokens, i + 1)?;
+    }
+    while tokens.get(i).is_some_and(|t| {
+        t.tok == Tok::Ident && matches!(&text[t.start..t.end], "unsafe" | "default")
+    }) {
+        i += 1;
+    }
+    let first = tokens.get(i)?;
+    if first.tok != Tok::Ident || &text[first.start..first.end] != "impl" {
+        return None;
+    }
+    let (names, _) = impl_header(text, tokens, i + 1);
+    let after = names.windows(2).position(|w| w == ["Drop", "for"])? + 2;
+    names[after..]
+        .iter()
+        .rev()
+        .find(|name| !KEYWORDS.contains(name))
+        .copied()
 }
 
 /// `tokens` without the attributes among them (`#[..]`, `#![..]`).
